@@ -1,0 +1,144 @@
+import 'reflect-metadata';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { GraphQLSchema } from 'graphql';
+import type { Redis } from 'ioredis';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Config } from './config.js';
+import { systemClock, type Clock } from './infra/clock.js';
+import { createEventBus, type EventBusHandle } from './infra/events.js';
+import { JobRegistry } from './infra/jobs.js';
+import { createLogger, type Logger } from './infra/logger.js';
+import { createDatabase, type DatabaseHandle } from './infra/prisma.js';
+import { closeRedis, createRedis } from './infra/redis.js';
+import { buildOpsSchema } from './graphql/schema.js';
+import { createGraphQLServer, GRAPHQL_PATH, type GraphQLServer } from './graphql/server.js';
+import { createHttpApp } from './http/app.js';
+import type { AnyModule, ModuleDeps, ModuleInstance } from './modules/module.js';
+import { healthModule } from './modules/health/health.module.js';
+import { eventsModule } from './modules/events/events.module.js';
+
+/** The module list: adding a domain is one module folder and one line here. */
+export const modules: readonly AnyModule[] = [healthModule, eventsModule];
+
+export type Role = 'api' | 'worker' | 'all';
+export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
+
+export interface AppOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly db: DatabaseHandle;
+  readonly events: EventBusHandle;
+  readonly jobs: JobRegistry;
+  readonly schema: GraphQLSchema;
+  /** Starts the role; resolves with the HTTP base URL for API roles. */
+  start(role: Role): Promise<{ url?: string }>;
+  /** Graceful stop: stop accepting, drain HTTP, close WebSockets, let workers finish, close connections. */
+  stop(): Promise<void>;
+}
+
+/** The composition root: builds infrastructure once and hands it to every module. */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config);
+  const clock = options.clock ?? systemClock;
+  const db = createDatabase(config, logger);
+  const redis = createRedis(config.REDIS_URL, 'command', logger, `${config.REDIS_PREFIX}:command`);
+  const blocking: Redis[] = [];
+  const blockingRedis = (name: string) => {
+    const r = createRedis(config.REDIS_URL, 'blocking', logger, `${config.REDIS_PREFIX}:${name}`);
+    blocking.push(r);
+    return r;
+  };
+  const events = createEventBus({ publisher: redis, subscriber: blockingRedis('events'), prefix: config.REDIS_PREFIX, clock, logger });
+  const jobs = new JobRegistry({ connection: redis, workerConnection: blockingRedis, prefix: `${config.REDIS_PREFIX}:bull`, logger });
+
+  const deps: ModuleDeps = { config, db: db.prisma, pool: db.pool, redis, events, jobs, clock, logger };
+  const built = new Map<string, ModuleInstance<unknown>>();
+  for (const m of modules) built.set(m.name, m.create(deps));
+  jobs.register([...built.values()].flatMap((m) => m.jobs ?? []));
+  const schema = await buildOpsSchema(modules, { services: new Map([...built].map(([name, m]) => [name, m.services])), events });
+
+  let http: Server | undefined;
+  let graphql: GraphQLServer | undefined;
+  let stopping: Promise<void> | undefined;
+
+  async function startApi(): Promise<string> {
+    await events.start();
+    graphql = await createGraphQLServer({ schema, events, logger, introspection: true });
+    const extras = [];
+    if (config.BULL_BOARD_ENABLED) {
+      const board = new ExpressAdapter();
+      board.setBasePath('/admin/queues');
+      createBullBoard({ queues: [...jobs.queues.values()].map((q) => new BullMQAdapter(q)), serverAdapter: board });
+      extras.push({ path: '/admin/queues', handler: board.getRouter() });
+    }
+    const app = createHttpApp({
+      config,
+      logger,
+      routers: [...built.values()].flatMap((m) => m.routers ?? []),
+      graphql: { path: GRAPHQL_PATH, handler: graphql.handler },
+      extras,
+    });
+    http = createServer(app);
+    // Slightly above a typical load balancer's idle timeout, so the balancer closes first.
+    http.keepAliveTimeout = 65_000;
+    graphql.attachWebSocket(http);
+    await new Promise<void>((resolve, reject) => {
+      http!.once('error', reject);
+      http!.listen(config.PORT, config.HOST, () => resolve());
+    });
+    const { port } = http.address() as AddressInfo;
+    const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  async function drainHttp(deadline: number): Promise<void> {
+    if (!http) return;
+    const server = http;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    // Keep-alive sockets that go idle after their in-flight request are closed as they free up.
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    const timer = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+    await closed;
+    clearInterval(sweep);
+    clearTimeout(timer);
+  }
+
+  return {
+    config,
+    logger,
+    clock,
+    db,
+    events,
+    jobs,
+    schema,
+    async start(role) {
+      let url: string | undefined;
+      if (role === 'worker' || role === 'all') jobs.assertRunnable();
+      if (role === 'api' || role === 'all') url = await startApi();
+      if (role === 'worker' || role === 'all') await jobs.startWorkers();
+      return { url };
+    },
+    stop() {
+      stopping ??= (async () => {
+        const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
+        await Promise.all([
+          Promise.all([drainHttp(deadline - 1_000), graphql?.closeWebSockets()]).then(() => graphql?.stop()),
+          jobs.close(Math.max(1_000, deadline - Date.now() - 1_000)),
+        ]);
+        await events.close();
+        await Promise.all([closeRedis(redis), ...blocking.map(closeRedis), db.close()]);
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,9 @@
+import type { EventBus } from '../infra/events.js';
+import type { Logger } from '../infra/logger.js';
+
+/** What every resolver may read: who asked (request id, logger) and the event bus for subscriptions. */
+export interface GraphQLContext {
+  requestId: string;
+  logger: Logger;
+  events: EventBus;
+}

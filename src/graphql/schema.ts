@@ -1,0 +1,69 @@
+import 'reflect-metadata';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { buildSchema, type ContainerType, type PubSub } from 'type-graphql';
+import type { EventBus } from '../infra/events.js';
+import type { AnyModule } from '../modules/module.js';
+
+type ResolverClass = new (services: never) => object;
+
+/**
+ * type-graphql's `topics` subscriptions over the event bus: a topic is an event
+ * type, and the subscriber receives the event's payload as its root value.
+ */
+function busPubSub(events: EventBus): PubSub {
+  return {
+    publish: (type, payload) => void events.publish(type, payload),
+    subscribe: (type) =>
+      (async function* () {
+        for await (const event of events.subscribe([type])) yield event.payload;
+      })(),
+  };
+}
+
+const notExecutable: PubSub = {
+  publish: () => {
+    throw new Error('schema built for printing only');
+  },
+  subscribe: () => {
+    throw new Error('schema built for printing only');
+  },
+};
+
+/**
+ * Builds the schema from the module list. Resolvers get their module's services
+ * through `container`; without runtime parts (schema emission) nothing is instantiated.
+ */
+export async function buildOpsSchema(
+  modules: readonly AnyModule[],
+  runtime?: { services: ReadonlyMap<string, unknown>; events: EventBus },
+): Promise<GraphQLSchema> {
+  const services = runtime?.services;
+  const owner = new Map<ResolverClass, string>();
+  for (const m of modules) for (const r of m.resolvers ?? []) owner.set(r as ResolverClass, m.name);
+  const resolvers = [...owner.keys()];
+  if (!resolvers.length) throw new Error('no resolvers: the module list is empty');
+
+  const instances = new Map<ResolverClass, object>();
+  const container: ContainerType = {
+    get(cls: ResolverClass) {
+      let instance = instances.get(cls);
+      if (!instance) {
+        if (!services) throw new Error('schema was built without services; it can be printed, not executed');
+        instance = new cls(services.get(owner.get(cls)!) as never);
+        instances.set(cls, instance);
+      }
+      return instance;
+    },
+  };
+  return buildSchema({
+    resolvers: resolvers as unknown as [Function, ...Function[]],
+    container,
+    pubSub: runtime ? busPubSub(runtime.events) : notExecutable,
+    validate: true,
+  });
+}
+
+/** The committed SDL: sorted so that it changes only when the schema does. */
+export function printOpsSchema(schema: GraphQLSchema): string {
+  return `# Emitted from the code by \`npm run schema:emit\`; do not edit by hand.\n\n${printSchema(lexicographicSortSchema(schema))}\n`;
+}

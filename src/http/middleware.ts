@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { AppError, errorTable, MASKED_MESSAGE } from '../lib/errors.js';
+import type { Logger } from '../infra/logger.js';
+import { sendError } from './envelope.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    id: string;
+    log: Logger;
+  }
+}
+
+const SAFE_REQUEST_ID = /^[\w.:@-]{1,128}$/;
+
+/**
+ * Request id in (`X-Request-Id`, when it looks sane) and out, a child logger that
+ * carries it, and one log line per request when the response is finished.
+ */
+export function requestContext(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    req.id = id;
+    req.log = logger.child({ reqId: id });
+    res.setHeader('X-Request-Id', id);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      req.log.info({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    next();
+  };
+}
+
+const isGraphqlPath = (req: Request) => req.path === '/graphql' || req.path.startsWith('/graphql/');
+
+/** Unknown API routes answer JSON, never Express's HTML page. */
+export const notFound: RequestHandler = (req, res) => {
+  sendError(res, new AppError('NOT_FOUND', `no route for ${req.method} ${req.path}`, { method: req.method, path: req.path }));
+};
+
+/** Turns body-parser failures and thrown errors into the envelope; anything unexpected is logged and masked. */
+export function errorHandler(): ErrorRequestHandler {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const appError = toAppError(err);
+    if (appError.code === 'INTERNAL') req.log?.error({ err }, 'unhandled error');
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    if (isGraphqlPath(req)) {
+      // GraphQL clients read `errors`, not the REST envelope.
+      res.status(appError.http).json({
+        errors: [{ message: appError.code === 'INTERNAL' ? MASKED_MESSAGE : appError.message, extensions: { code: errorTable[appError.code].graphql, ...appError.details } }],
+      });
+      return;
+    }
+    sendError(res, appError);
+  };
+}
+
+function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { type?: string; status?: number; limit?: number; message?: string };
+  switch (e?.type) {
+    case 'entity.parse.failed':
+      return new AppError('BAD_USER_INPUT', 'request body is not valid JSON', { field: 'body' });
+    case 'entity.too.large':
+      return new AppError('PAYLOAD_TOO_LARGE', `request body is larger than ${e.limit} bytes`, { limit: e.limit });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError('BAD_USER_INPUT', e.message ?? 'unsupported body encoding', { field: 'body' });
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new AppError(e.status === 404 ? 'NOT_FOUND' : 'BAD_USER_INPUT', e.message ?? 'bad request');
+  }
+  return new AppError('INTERNAL', MASKED_MESSAGE);
+}

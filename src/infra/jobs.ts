@@ -1,0 +1,128 @@
+import { Queue, Worker, UnrecoverableError, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import type { Logger } from './logger.js';
+
+/**
+ * A job: its name, the zod schema of its payload, the handler and its options,
+ * declared by a module in its `<domain>.jobs.ts` and checked with `satisfies`.
+ * Handlers must be idempotent: BullMQ delivers at least once.
+ */
+export interface JobDefinition<P extends z.ZodType = z.ZodType> {
+  name: string;
+  /** Queue it runs on; jobs of one domain usually share one. */
+  queue: string;
+  payload: P;
+  handler: (payload: z.output<P>, ctx: { job: Job; logger: Logger }) => Promise<unknown>;
+  options?: JobsOptions;
+  /** Worker concurrency for this job's queue (the highest of its jobs wins). */
+  concurrency?: number;
+  /** A repeating schedule, registered with `upsertJobScheduler` so many instances may start safely. */
+  schedule?: { every: number; payload: z.input<P> } | { pattern: string; payload: z.input<P> };
+}
+
+export const defineJob = <P extends z.ZodType>(def: JobDefinition<P>): JobDefinition<P> => def;
+
+const defaultJobOptions: JobsOptions = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 3_600, count: 1_000 },
+  removeOnFail: { age: 7 * 24 * 3_600 },
+};
+
+export interface JobRegistryDeps {
+  /** Fail-fast connection for producers. */
+  connection: Redis;
+  /** Makes a connection that waits out outages, one per worker. */
+  workerConnection: (name: string) => Redis;
+  prefix: string;
+  logger: Logger;
+}
+
+export class JobRegistry {
+  readonly queues = new Map<string, Queue>();
+  private readonly jobs = new Map<string, JobDefinition>();
+  private workers: Worker[] = [];
+  private workerConnections: Redis[] = [];
+
+  constructor(private readonly deps: JobRegistryDeps) {}
+
+  register(definitions: readonly JobDefinition[]): void {
+    for (const def of definitions) {
+      if (this.jobs.has(def.name)) throw new Error(`job "${def.name}" is defined twice`);
+      this.jobs.set(def.name, def);
+      if (!this.queues.has(def.queue)) {
+        this.queues.set(def.queue, new Queue(def.queue, { connection: this.deps.connection, prefix: this.deps.prefix, defaultJobOptions }));
+      }
+    }
+  }
+
+  /** Refuses to run workers for jobs that nobody handles: they would pile up in Redis forever. */
+  assertRunnable(): void {
+    const missing = [...this.jobs.values()].filter((d) => typeof d.handler !== 'function').map((d) => d.name);
+    if (missing.length) throw new Error(`no handler for job(s): ${missing.join(', ')}`);
+  }
+
+  async enqueue<P extends z.ZodType>(def: JobDefinition<P>, payload: z.input<P>, options?: JobsOptions): Promise<Job> {
+    const known = this.jobs.get(def.name);
+    if (!known) throw new Error(`job "${def.name}" is not registered`);
+    const parsed = known.payload.safeParse(payload);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new AppError('BAD_USER_INPUT', `job ${def.name}: ${issue.message}`, { field: issue.path.join('.') });
+    }
+    return this.queues.get(known.queue)!.add(known.name, parsed.data, { ...known.options, ...options });
+  }
+
+  async startWorkers(): Promise<void> {
+    this.assertRunnable();
+    for (const [queueName] of this.queues) {
+      const defs = [...this.jobs.values()].filter((d) => d.queue === queueName);
+      const concurrency = Math.max(1, ...defs.map((d) => d.concurrency ?? 1));
+      const connection = this.deps.workerConnection(`worker:${queueName}`);
+      this.workerConnections.push(connection);
+      const worker = new Worker(queueName, (job) => this.process(job), { connection, prefix: this.deps.prefix, concurrency });
+      worker.on('failed', (job, err) =>
+        this.deps.logger.warn({ queue: queueName, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'),
+      );
+      worker.on('error', (err) => this.deps.logger.warn({ queue: queueName, err: err.message }, 'worker error'));
+      this.workers.push(worker);
+    }
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    for (const def of this.jobs.values()) {
+      if (!def.schedule) continue;
+      const { payload, ...repeat } = def.schedule;
+      await this.queues.get(def.queue)!.upsertJobScheduler(def.name, repeat, {
+        name: def.name,
+        data: def.payload.parse(payload),
+        opts: def.options,
+      });
+    }
+  }
+
+  private async process(job: Job): Promise<unknown> {
+    const def = this.jobs.get(job.name);
+    if (!def) throw new UnrecoverableError(`no handler for job "${job.name}"`);
+    const parsed = def.payload.safeParse(job.data);
+    // A payload that does not parse will not parse on retry either.
+    if (!parsed.success) throw new UnrecoverableError(`job ${job.name}: invalid payload: ${parsed.error.message}`);
+    return def.handler(parsed.data, { job, logger: this.deps.logger.child({ job: job.name, jobId: job.id }) });
+  }
+
+  /** Lets running jobs finish for at most `timeoutMs`, then closes everything. */
+  async close(timeoutMs: number): Promise<void> {
+    const graceful = Promise.all(this.workers.map((w) => w.close()));
+    const timedOut = await Promise.race([graceful.then(() => false), delay(timeoutMs).then(() => true)]);
+    if (timedOut) {
+      this.deps.logger.warn({ timeoutMs }, 'workers did not finish in time; closing them');
+      await Promise.race([Promise.all(this.workers.map((w) => w.close(true))), delay(1_000)]);
+    }
+    await Promise.race([Promise.all([...this.queues.values()].map((q) => q.close())), delay(1_000)]);
+    for (const c of this.workerConnections) c.disconnect();
+    this.workers = [];
+    this.workerConnections = [];
+  }
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());

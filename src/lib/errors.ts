@@ -1,0 +1,47 @@
+/**
+ * The one error table. A service throws `AppError(code, message, details)`;
+ * the GraphQL formatter and the REST error handler both translate it through
+ * `errorTable`, so a code means the same thing on every transport.
+ */
+export const errorTable = {
+  /** Input that fails parsing or validation; `details.field` names the culprit. */
+  BAD_USER_INPUT: { http: 400, rest: 'ERR_1001', graphql: 'BAD_USER_INPUT' },
+  /** Well-formed input that breaks a domain rule (seed 000's 422). */
+  VALIDATION_FAILED: { http: 422, rest: 'ERR_1006', graphql: 'BAD_USER_INPUT' },
+  /** No credential, or one that is invalid or expired. */
+  UNAUTHENTICATED: { http: 401, rest: 'ERR_1003', graphql: 'UNAUTHENTICATED' },
+  /** A valid caller without the role or binding the operation needs. */
+  FORBIDDEN: { http: 403, rest: 'ERR_1004', graphql: 'FORBIDDEN' },
+  /** The operation belongs to a plugin the active license does not include; `details.plugin` names it. */
+  LICENSE_REQUIRED: { http: 403, rest: 'ERR_1004', graphql: 'LICENSE_REQUIRED' },
+  NOT_FOUND: { http: 404, rest: 'ERR_1002', graphql: 'NOT_FOUND' },
+  /** A uniqueness or state conflict (duplicate name, operation not valid in the current state). */
+  CONFLICT: { http: 409, rest: 'ERR_1005', graphql: 'CONFLICT' },
+  PAYLOAD_TOO_LARGE: { http: 413, rest: 'ERR_PAYLOAD_TOO_LARGE', graphql: 'BAD_USER_INPUT' },
+  RATE_LIMITED: { http: 429, rest: 'ERR_RATE_LIMIT', graphql: 'RATE_LIMITED' },
+  /** A dependency (PostgreSQL, Redis) is down; `details.dependency` names it. */
+  SERVICE_UNAVAILABLE: { http: 503, rest: 'ERR_UNAVAILABLE', graphql: 'SERVICE_UNAVAILABLE' },
+  /** Anything unexpected: logged with the request id, answered masked. */
+  INTERNAL: { http: 500, rest: 'ERR_INTERNAL', graphql: 'INTERNAL_SERVER_ERROR' },
+} as const satisfies Record<string, { http: number; rest: string; graphql: string }>;
+
+export type ErrorCode = keyof typeof errorTable;
+
+export type ErrorDetails = Record<string, unknown>;
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetails,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  get http(): number {
+    return errorTable[this.code].http;
+  }
+}
+
+export const MASKED_MESSAGE = 'Internal server error';

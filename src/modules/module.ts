@@ -1,0 +1,47 @@
+import type { Router } from 'express';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Config } from '../config.js';
+import type { Clock } from '../infra/clock.js';
+import type { EventBus } from '../infra/events.js';
+import type { JobDefinition, JobRegistry } from '../infra/jobs.js';
+import type { Logger } from '../infra/logger.js';
+import type { Database } from '../infra/prisma.js';
+
+/** What the composition root hands to every module factory; services pick the parts they use. */
+export interface ModuleDeps {
+  config: Config;
+  db: Database;
+  pool: pg.Pool;
+  redis: Redis;
+  events: EventBus;
+  jobs: Pick<JobRegistry, 'enqueue'>;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Where a REST router is mounted: the probes at the root, the APIs under their families. */
+export type MountPoint = '/' | '/api/v1' | '/api/ops';
+
+/** What a module builds from its dependencies. `services` is handed to each of its resolvers' constructors. */
+export interface ModuleInstance<S> {
+  services: S;
+  routers?: { mount: MountPoint; router: Router }[];
+  jobs?: JobDefinition[];
+}
+
+/**
+ * A domain module. Its resolver classes are known without building anything, so
+ * the schema can be emitted and checked without a database or Redis.
+ */
+export interface ModuleDefinition<S = unknown> {
+  name: string;
+  resolvers?: Array<new (services: S) => object>;
+  create(deps: ModuleDeps): ModuleInstance<S>;
+}
+
+// Each module has its own services type; the list of them is heterogeneous by design.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyModule = ModuleDefinition<any>;
+
+export const defineModule = <S>(module: ModuleDefinition<S>): ModuleDefinition<S> => module;
