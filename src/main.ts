@@ -82,18 +82,20 @@ program
   .description('emit the GraphQL SDL to schema/schema.graphql, or check that the committed one matches the code')
   .addOption(new Option('--write', 'write the SDL').conflicts('check'))
   .addOption(new Option('--check', 'exit 1 when the committed SDL differs from the code'))
-  .action(async ({ write, check }: { write?: boolean; check?: boolean }) => {
+  .option('--file <path>', 'the SDL file', schemaFile)
+  .action(async ({ write, check, file }: { write?: boolean; check?: boolean; file: string }) => {
     const sdl = printOpsSchema(await buildOpsSchema(modules));
     if (write) {
-      await writeFile(schemaFile, sdl);
-      process.stdout.write(`wrote ${path.relative(process.cwd(), schemaFile)}\n`);
+      await writeFile(file, sdl);
+      process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
     } else if (check) {
-      const committed = await readFile(schemaFile, 'utf8').catch(() => '');
+      const committed = await readFile(file, 'utf8').catch(() => '');
+      const name = path.relative(process.cwd(), file);
       if (committed !== sdl) {
-        process.stderr.write('schema/schema.graphql differs from the code: run `npm run schema:emit` and commit the result\n');
+        process.stderr.write(`${name} differs from the code: run \`npm run schema:emit\` and commit the result\n`);
         process.exit(1);
       }
-      process.stdout.write('schema/schema.graphql matches the code\n');
+      process.stdout.write(`${name} matches the code\n`);
     } else {
       process.stdout.write(sdl);
     }

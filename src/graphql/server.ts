@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { RequestHandler } from 'express';
-import type { ExecutionResult, GraphQLSchema } from 'graphql';
+import { GraphQLError, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { EventBus } from '../infra/events.js';
@@ -58,7 +58,9 @@ export async function createGraphQLServer(deps: { schema: GraphQLSchema; events:
             const requestId = (ctx.extra.requestId ??= randomUUID());
             return { requestId, logger: deps.logger.child({ reqId: requestId, transport: 'ws' }), events: deps.events };
           },
-          onError: (_ctx, _id, _payload, errors) => format(errors) as never,
+          // graphql-ws reports parse and validation failures here, without the code Apollo gives them on HTTP.
+          onError: (_ctx, _id, _payload, errors) =>
+            format(errors.map((e) => (e.originalError || e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })))) as never,
           onNext: (_ctx, _id, _payload, _args, result) =>
             (result as ExecutionResult).errors ? ({ ...result, errors: format((result as ExecutionResult).errors!) } as never) : result,
         },

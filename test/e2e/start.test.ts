@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { quoteIdent } from '../../src/infra/migrations.js';
+import { adminUrl, baseDatabaseUrl, REDIS_URL } from '../support/env.js';
+import { deleteRedisKeys } from '../support/harness.js';
+
+/** The real entry point in a child process, as `npm start` runs it (from source, to skip the build). */
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const id = randomBytes(4).toString('hex');
+const database = `opsgraph_test_start_${id}`;
+const prefix = `opsgraph_test_start_${id}`;
+const children: ChildProcess[] = [];
+
+function start(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', '@oxc-node/core/register', 'src/main.ts', 'start'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: baseDatabaseUrl(database),
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })));
+  const listening = new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', () => {
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then(({ code }) => reject(new Error(`exited ${code} before listening: ${stderr}`)));
+  });
+  listening.catch(() => undefined); // awaited only by the tests that expect a start
+  return { child, listening, exited, output: () => ({ stdout, stderr }) };
+}
+
+async function deadPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
+  await admin.end();
+  await deleteRedisKeys(`${prefix}:*`);
+});
+
+describe('opsgraph start', () => {
+  it('creates the database, migrates, serves, and drains an in-flight request on SIGTERM', async () => {
+    const app = start({});
+    const url = await app.listening;
+
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const gqlRes = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+    expect(await gqlRes.json()).toEqual({ data: { __typename: 'Query' } });
+
+    // The database did not exist before: start created it and applied the migrations.
+    const db = new pg.Client({ connectionString: baseDatabaseUrl(database) });
+    await db.connect();
+    const applied = await db.query('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL');
+    await db.end();
+    expect(applied.rowCount).toBeGreaterThan(0);
+
+    // A request whose body is still arriving when SIGTERM lands must complete.
+    const body = JSON.stringify({ query: '{ readiness { ready } }' });
+    const { port } = new URL(url);
+    let signalledAt = 0;
+    const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      setTimeout(() => {
+        signalledAt = Date.now();
+        app.child.kill('SIGTERM');
+        setTimeout(() => req.end(body.slice(10)), 300);
+      }, 200);
+    });
+    const done = await response;
+    expect(done.status).toBe(200);
+    expect(JSON.parse(done.text)).toEqual({ data: { readiness: { ready: true } } });
+    const { code, at } = await app.exited;
+    expect(code).toBe(0);
+    expect(at - signalledAt).toBeLessThan(10_000);
+    // New connections are refused once it has stopped.
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  });
+
+  it.each([
+    ['Redis', async () => ({ REDIS_URL: `redis://:s3cret@127.0.0.1:${await deadPort()}` })],
+    ['PostgreSQL', async () => ({ DATABASE_URL: `postgresql://postgres:s3cret@127.0.0.1:${await deadPort()}/opsgraph` })],
+  ] as const)('exits non-zero within 10 s with one line when %s is unreachable', async (service, env) => {
+    const startedAt = Date.now();
+    const app = start(await env());
+    const { code, at } = await app.exited;
+    expect(code).not.toBe(0);
+    expect(at - startedAt).toBeLessThan(10_000);
+    const lines = app.output().stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`${service} is not reachable at \\S+127\\.0\\.0\\.1:\\d+`));
+    expect(lines[0]).toContain('****');
+    expect(lines[0]).not.toContain('s3cret');
+    expect(lines[0]).toMatch(/start it/);
+  });
+});

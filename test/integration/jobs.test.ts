@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createLogger } from '../../src/infra/logger.js';
+import { defineJob, JobRegistry, type JobDefinition } from '../../src/infra/jobs.js';
+import { closeRedis, createRedis } from '../../src/infra/redis.js';
+import { AppError } from '../../src/lib/errors.js';
+import { REDIS_URL } from '../support/env.js';
+import { deleteRedisKeys, waitFor } from '../support/harness.js';
+
+const logger = createLogger({ LOG_LEVEL: 'silent' });
+const prefix = `opsgraph_test_jobs_${randomBytes(4).toString('hex')}`;
+const connections: ReturnType<typeof createRedis>[] = [];
+const registries: JobRegistry[] = [];
+
+function registry(defs: JobDefinition[]): JobRegistry {
+  const connection = createRedis(REDIS_URL, 'command', logger, 'test');
+  connections.push(connection);
+  const r = new JobRegistry({
+    connection,
+    workerConnection: (name) => {
+      const c = createRedis(REDIS_URL, 'blocking', logger, name);
+      connections.push(c);
+      return c;
+    },
+    prefix,
+    logger,
+  });
+  r.register(defs);
+  registries.push(r);
+  return r;
+}
+
+afterEach(async () => {
+  await Promise.all(registries.splice(0).map((r) => r.close(2_000)));
+});
+afterAll(async () => {
+  await Promise.all(connections.map(closeRedis));
+  await deleteRedisKeys(`${prefix}:*`);
+});
+
+describe('job registry', () => {
+  it('runs a job with its parsed payload on a worker', async () => {
+    const seen: { n: number }[] = [];
+    const add = defineJob({
+      name: 'test.add',
+      queue: 'test-run',
+      payload: z.object({ n: z.coerce.number().int() }),
+      handler: async (p) => {
+        seen.push(p);
+        return p.n * 2;
+      },
+    });
+    const r = registry([add as JobDefinition]);
+    await r.startWorkers();
+    const job = await r.enqueue(add, { n: 21 });
+    await waitFor(() => seen.length === 1);
+    expect(seen).toEqual([{ n: 21 }]);
+    await waitFor(async () => (await job.getState()) === 'completed');
+    expect((await r.queues.get('test-run')!.getJob(job.id!))?.returnvalue).toBe(42);
+  });
+
+  it('refuses a payload that does not match the schema, naming the field', async () => {
+    const job = defineJob({ name: 'test.strict', queue: 'test-strict', payload: z.object({ serviceId: z.string().uuid() }), handler: async () => undefined });
+    const r = registry([job as JobDefinition]);
+    const err = await r.enqueue(job, { serviceId: 'not-a-uuid' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe('BAD_USER_INPUT');
+    expect((err as AppError).details).toEqual({ field: 'serviceId' });
+    expect(await r.queues.get('test-strict')!.count()).toBe(0);
+  });
+
+  it('refuses to start workers when a job has no handler, and refuses a name defined twice', async () => {
+    const orphan = { name: 'test.orphan', queue: 'test-orphan', payload: z.object({}) } as unknown as JobDefinition;
+    const r = registry([orphan]);
+    await expect(r.startWorkers()).rejects.toThrow(/no handler for job\(s\): test\.orphan/);
+
+    const ok = defineJob({ name: 'test.twice', queue: 'test-twice', payload: z.object({}), handler: async () => undefined });
+    expect(() => registry([ok as JobDefinition, ok as JobDefinition])).toThrow(/defined twice/);
+  });
+
+  it('registers a repeating schedule once however many instances start', async () => {
+    const tick = defineJob({
+      name: 'test.tick',
+      queue: 'test-sched',
+      payload: z.object({ scope: z.string() }),
+      handler: async () => undefined,
+      schedule: { every: 60_000, payload: { scope: 'all' } },
+    });
+    const first = registry([tick as JobDefinition]);
+    const second = registry([tick as JobDefinition]);
+    await Promise.all([first.startWorkers(), second.startWorkers()]);
+    const schedulers = await first.queues.get('test-sched')!.getJobSchedulers();
+    expect(schedulers).toHaveLength(1);
+    expect(schedulers[0]).toMatchObject({ key: 'test.tick', every: 60_000 });
+  });
+
+  it('lets a running job finish when the worker closes', async () => {
+    let finished = false;
+    const slow = defineJob({
+      name: 'test.slow',
+      queue: 'test-slow',
+      payload: z.object({}),
+      handler: async () => {
+        await new Promise((res) => setTimeout(res, 300));
+        finished = true;
+      },
+    });
+    const r = registry([slow as JobDefinition]);
+    await r.startWorkers();
+    const job = await r.enqueue(slow, {});
+    await waitFor(async () => (await job.getState()) === 'active');
+    await r.close(5_000);
+    expect(finished).toBe(true);
+  });
+});

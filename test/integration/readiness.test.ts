@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReadinessDocument } from '../generated/graphql.js';
+import { REDIS_URL } from '../support/env.js';
+import { createTestEnv, gql, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+
+type ReadyBody = { status: string; failed?: string[]; checks: Record<string, { ok: boolean; error?: string }> };
+
+let env: TestEnv;
+let api: TestApp;
+let redisProxy: TcpProxy;
+let pgProxy: TcpProxy;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  redisProxy = TcpProxy.forUrl(REDIS_URL);
+  pgProxy = TcpProxy.forUrl(env.databaseUrl);
+  await Promise.all([redisProxy.start(), pgProxy.start()]);
+  api = await env.startApp({
+    role: 'api',
+    overrides: {
+      REDIS_URL: redisProxy.rewrite(REDIS_URL),
+      DATABASE_URL: pgProxy.rewrite(env.databaseUrl),
+      DEPENDENCY_TIMEOUT_MS: '500',
+    },
+  });
+});
+afterAll(async () => {
+  await Promise.all([redisProxy.start().catch(() => undefined), pgProxy.start().catch(() => undefined)]);
+  await env.cleanup();
+  await Promise.all([redisProxy.stop(), pgProxy.stop()]);
+});
+
+async function readyz(): Promise<{ status: number; body: ReadyBody }> {
+  const res = await fetch(`${api.url}/readyz`);
+  return { status: res.status, body: (await res.json()) as ReadyBody };
+}
+
+describe('readiness follows the dependencies', () => {
+  it.each([
+    ['redis', () => redisProxy],
+    ['postgres', () => pgProxy],
+  ] as const)('turns 503 naming %s while it is gone, and recovers by itself when it returns', async (name, proxy) => {
+    expect((await readyz()).status).toBe(200);
+
+    await proxy().stop();
+    const down = await waitFor(async () => {
+      const r = await readyz();
+      return r.status === 503 ? r : undefined;
+    }, 5_000);
+    expect(down.body.status).toBe('unavailable');
+    expect(down.body.failed).toEqual([name]);
+    expect(down.body.checks[name]?.ok).toBe(false);
+    expect(down.body.checks[name]?.error).toBeTruthy();
+    // Liveness is not readiness: the process itself is fine.
+    expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
+    const graphql = await gql(api.url, ReadinessDocument);
+    expect(graphql.data?.readiness.ready).toBe(false);
+
+    await proxy().start();
+    const up = await waitFor(async () => {
+      const r = await readyz();
+      return r.status === 200 ? r : undefined;
+    }, 10_000, 200);
+    expect(up.body).toMatchObject({ status: 'ready' });
+    expect(up.body.failed).toBeUndefined();
+  });
+});

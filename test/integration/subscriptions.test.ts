@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { print } from 'graphql';
+import type { Client } from 'graphql-ws';
+import { OpsEventsDocument, type OpsEventsSubscription } from '../generated/graphql.js';
+import { createTestEnv, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
+
+let env: TestEnv;
+let a: TestApp;
+let b: TestApp;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  // Two API instances sharing one PostgreSQL and one Redis, as behind a load balancer.
+  [a, b] = await Promise.all([env.startApp({ role: 'api' }), env.startApp({ role: 'api' })]);
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.dispose()));
+  await env.cleanup();
+});
+
+/** Subscribes on a WebSocket and collects what arrives. */
+function collect(client: Client, types?: string[]) {
+  const received: OpsEventsSubscription['opsEvents'][] = [];
+  const errors: unknown[] = [];
+  client.subscribe<OpsEventsSubscription>(
+    { query: print(OpsEventsDocument), variables: types ? { types } : {} },
+    { next: (r) => (r.data ? received.push(r.data.opsEvents) : errors.push(r.errors)), error: (e) => errors.push(e), complete: () => undefined },
+  );
+  return { received, errors };
+}
+
+describe('opsEvents across instances', () => {
+  it('delivers an event published on instance A to a subscriber on instance B, filtered by type', async () => {
+    const client = wsClient(b.wsUrl);
+    clients.push(client);
+    const onlyAlerts = collect(client, ['sla:alert']);
+    const everything = collect(client);
+
+    // The subscription is live once the server has processed it; publish until the first one lands.
+    await waitFor(async () => {
+      await a.app.events.publish('sla:alert', { scope: 'SERVICE', serviceId: 's-1', status: 'BREACHED' });
+      return onlyAlerts.received.length > 0;
+    }, 5_000, 100);
+    await a.app.events.publish('ticket:created', { id: 't-1', title: 'disk full' });
+    await waitFor(() => everything.received.some((e) => e.type === 'ticket:created'));
+
+    expect(onlyAlerts.errors).toEqual([]);
+    expect(onlyAlerts.received.every((e) => e.type === 'sla:alert')).toBe(true);
+    expect(onlyAlerts.received[0]?.payload).toEqual({ scope: 'SERVICE', serviceId: 's-1', status: 'BREACHED' });
+    expect(onlyAlerts.received[0]?.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(everything.received.map((e) => e.type)).toContain('sla:alert');
+    expect(everything.received.find((e) => e.type === 'ticket:created')?.payload).toEqual({ id: 't-1', title: 'disk full' });
+  });
+
+  it('keeps deployments with different REDIS_PREFIX apart', async () => {
+    const other = await createTestEnv();
+    try {
+      const c = await other.startApp({ role: 'api' });
+      const client = wsClient(c.wsUrl);
+      clients.push(client);
+      const foreign = collect(client);
+      const mineClient = wsClient(b.wsUrl);
+      clients.push(mineClient);
+      const mine = collect(mineClient);
+      // First make sure both subscribers are live, each hearing its own deployment.
+      await waitFor(async () => {
+        await a.app.events.publish('license:updated', { customer: 'Acme' });
+        return mine.received.length > 0;
+      }, 5_000, 100);
+      await waitFor(async () => {
+        await c.app.events.publish('license:updated', { customer: 'Other' });
+        return foreign.received.length > 0;
+      }, 5_000, 100);
+      // Then one more event on A: B hears it, the other deployment must not.
+      await a.app.events.publish('license:updated', { customer: 'Acme', last: true });
+      await waitFor(() => mine.received.some((e) => (e.payload as { last?: boolean }).last));
+      await c.app.events.publish('license:updated', { customer: 'Other', last: true });
+      await waitFor(() => foreign.received.some((e) => (e.payload as { last?: boolean }).last));
+      expect(foreign.received.every((e) => (e.payload as { customer: string }).customer === 'Other')).toBe(true);
+      expect(mine.received.every((e) => (e.payload as { customer: string }).customer === 'Acme')).toBe(true);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
+  it('rejects an invalid subscription document with a GraphQL error and no stack', async () => {
+    const client = wsClient(b.wsUrl);
+    clients.push(client);
+    const errors = await new Promise<unknown>((resolve) => {
+      client.subscribe({ query: 'subscription { opsEvents { nope } }' }, { next: () => undefined, error: resolve, complete: () => resolve(null) });
+    });
+    expect(JSON.stringify(errors)).toMatch(/nope/);
+    expect(JSON.stringify(errors)).not.toMatch(/\.ts:\d+|\.js:\d+/);
+  });
+});
