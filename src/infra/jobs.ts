@@ -24,6 +24,10 @@ export interface JobDefinition<P extends z.ZodType = z.ZodType> {
 
 export const defineJob = <P extends z.ZodType>(def: JobDefinition<P>): JobDefinition<P> => def;
 
+/** A job of any payload type, as modules list them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyJob = JobDefinition<any>;
+
 const defaultJobOptions: JobsOptions = {
   attempts: 3,
   backoff: { type: 'exponential', delay: 1_000 },
@@ -42,13 +46,13 @@ export interface JobRegistryDeps {
 
 export class JobRegistry {
   readonly queues = new Map<string, Queue>();
-  private readonly jobs = new Map<string, JobDefinition>();
+  private readonly jobs = new Map<string, AnyJob>();
   private workers: Worker[] = [];
   private workerConnections: Redis[] = [];
 
   constructor(private readonly deps: JobRegistryDeps) {}
 
-  register(definitions: readonly JobDefinition[]): void {
+  register(definitions: readonly AnyJob[]): void {
     for (const def of definitions) {
       if (this.jobs.has(def.name)) throw new Error(`job "${def.name}" is defined twice`);
       this.jobs.set(def.name, def);

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Clock } from '../infra/clock.js';
 import type { EventBus } from '../infra/events.js';
-import type { JobDefinition, JobRegistry } from '../infra/jobs.js';
+import type { AnyJob, JobRegistry } from '../infra/jobs.js';
 import type { Logger } from '../infra/logger.js';
 import type { Database } from '../infra/prisma.js';
 
@@ -27,7 +27,7 @@ export type MountPoint = '/' | '/api/v1' | '/api/ops';
 export interface ModuleInstance<S> {
   services: S;
   routers?: { mount: MountPoint; router: Router }[];
-  jobs?: JobDefinition[];
+  jobs?: AnyJob[];
 }
 
 /**

@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReadinessDocument } from '../generated/graphql.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { createTestEnv, gql, type TestApp, type TestEnv } from '../support/harness.js';
 
 let env: TestEnv;
 let api: TestApp;
+const clock = new FakeClock('2026-02-07T14:05:30.123Z');
 
 beforeAll(async () => {
   env = await createTestEnv();
-  api = await env.startApp({ overrides: { BODY_LIMIT: '2kb' } });
+  api = await env.startApp({ clock, overrides: { BODY_LIMIT: '2kb' } });
 });
 afterAll(() => env.cleanup());
 
@@ -36,6 +38,8 @@ describe('GraphQL over HTTP', () => {
 
     const r = await gql(api.url, ReadinessDocument);
     expect(r.data?.readiness.ready).toBe(true);
+    // Services read time from the injected clock.
+    expect(r.data?.readiness.checkedAt).toBe('2026-02-07T14:05:30.123Z');
     expect(r.data?.readiness.checks.map((c) => c.name).sort()).toEqual(['postgres', 'redis']);
   });
 
@@ -122,5 +126,9 @@ describe('REST edge', () => {
   it('keeps Bull Board unmounted unless enabled', async () => {
     const res = await fetch(`${api.url}/admin/queues`);
     expect(res.status).toBe(404);
+    const board = await env.startApp({ role: 'api', overrides: { BULL_BOARD_ENABLED: 'true' } });
+    const page = await fetch(`${board.url}/admin/queues`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
   });
 });

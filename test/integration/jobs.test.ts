@@ -2,19 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '../../src/infra/logger.js';
-import { defineJob, JobRegistry, type JobDefinition } from '../../src/infra/jobs.js';
+import { defineJob, JobRegistry, type AnyJob } from '../../src/infra/jobs.js';
 import { closeRedis, createRedis } from '../../src/infra/redis.js';
 import { AppError } from '../../src/lib/errors.js';
 import { REDIS_URL } from '../support/env.js';
 import { deleteRedisKeys, waitFor } from '../support/harness.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 const logger = createLogger({ LOG_LEVEL: 'silent' });
 const prefix = `opsgraph_test_jobs_${randomBytes(4).toString('hex')}`;
 const connections: ReturnType<typeof createRedis>[] = [];
 const registries: JobRegistry[] = [];
 
-function registry(defs: JobDefinition[]): JobRegistry {
-  const connection = createRedis(REDIS_URL, 'command', logger, 'test');
+function registry(defs: AnyJob[], connectionUrl = REDIS_URL): JobRegistry {
+  const connection = createRedis(connectionUrl, 'command', logger, 'test');
   connections.push(connection);
   const r = new JobRegistry({
     connection,
@@ -51,7 +52,7 @@ describe('job registry', () => {
         return p.n * 2;
       },
     });
-    const r = registry([add as JobDefinition]);
+    const r = registry([add]);
     await r.startWorkers();
     const job = await r.enqueue(add, { n: 21 });
     await waitFor(() => seen.length === 1);
@@ -62,7 +63,7 @@ describe('job registry', () => {
 
   it('refuses a payload that does not match the schema, naming the field', async () => {
     const job = defineJob({ name: 'test.strict', queue: 'test-strict', payload: z.object({ serviceId: z.string().uuid() }), handler: async () => undefined });
-    const r = registry([job as JobDefinition]);
+    const r = registry([job]);
     const err = await r.enqueue(job, { serviceId: 'not-a-uuid' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).code).toBe('BAD_USER_INPUT');
@@ -71,12 +72,12 @@ describe('job registry', () => {
   });
 
   it('refuses to start workers when a job has no handler, and refuses a name defined twice', async () => {
-    const orphan = { name: 'test.orphan', queue: 'test-orphan', payload: z.object({}) } as unknown as JobDefinition;
+    const orphan = { name: 'test.orphan', queue: 'test-orphan', payload: z.object({}) } as unknown as AnyJob; // as a JavaScript module could declare it
     const r = registry([orphan]);
     await expect(r.startWorkers()).rejects.toThrow(/no handler for job\(s\): test\.orphan/);
 
     const ok = defineJob({ name: 'test.twice', queue: 'test-twice', payload: z.object({}), handler: async () => undefined });
-    expect(() => registry([ok as JobDefinition, ok as JobDefinition])).toThrow(/defined twice/);
+    expect(() => registry([ok, ok])).toThrow(/defined twice/);
   });
 
   it('registers a repeating schedule once however many instances start', async () => {
@@ -87,12 +88,24 @@ describe('job registry', () => {
       handler: async () => undefined,
       schedule: { every: 60_000, payload: { scope: 'all' } },
     });
-    const first = registry([tick as JobDefinition]);
-    const second = registry([tick as JobDefinition]);
+    const first = registry([tick]);
+    const second = registry([tick]);
     await Promise.all([first.startWorkers(), second.startWorkers()]);
     const schedulers = await first.queues.get('test-sched')!.getJobSchedulers();
     expect(schedulers).toHaveLength(1);
     expect(schedulers[0]).toMatchObject({ key: 'test.tick', every: 60_000 });
+  });
+
+  it('fails fast when Redis is unreachable instead of queueing the job in memory', async () => {
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    await proxy.start();
+    const job = defineJob({ name: 'test.offline', queue: 'test-offline', payload: z.object({}), handler: async () => undefined });
+    const r = registry([job], proxy.rewrite(REDIS_URL));
+    await r.queues.get('test-offline')!.waitUntilReady();
+    await proxy.stop();
+    const started = Date.now();
+    await expect(r.enqueue(job, {})).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it('lets a running job finish when the worker closes', async () => {
@@ -106,7 +119,7 @@ describe('job registry', () => {
         finished = true;
       },
     });
-    const r = registry([slow as JobDefinition]);
+    const r = registry([slow]);
     await r.startWorkers();
     const job = await r.enqueue(slow, {});
     await waitFor(async () => (await job.getState()) === 'active');
