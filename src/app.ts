@@ -16,12 +16,22 @@ import { closeRedis, createRedis } from './infra/redis.js';
 import { buildOpsSchema } from './graphql/schema.js';
 import { createGraphQLServer, GRAPHQL_PATH, type GraphQLServer } from './graphql/server.js';
 import { createHttpApp } from './http/app.js';
+import { authenticate, requireAccess, type GuardDeps } from './http/routes.js';
+import { createApiKeys } from './auth/apikeys.js';
+import { createAuthenticator } from './auth/authenticator.js';
+import { resolveJwtSecret } from './auth/secret.js';
+import { createSessions } from './auth/sessions.js';
+import { createAccessTokens } from './auth/tokens.js';
+import { createRateLimiter } from './infra/ratelimit.js';
+import { createSecurityService } from './modules/security/security.service.js';
 import type { AnyModule, ModuleDeps, ModuleInstance } from './modules/module.js';
 import { healthModule } from './modules/health/health.module.js';
 import { eventsModule } from './modules/events/events.module.js';
+import { securityModule } from './modules/security/security.module.js';
+import { usersModule } from './modules/users/users.module.js';
 
 /** The module list: adding a domain is one module folder and one line here. */
-export const modules: readonly AnyModule[] = [healthModule, eventsModule];
+export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule];
 
 export type Role = 'api' | 'worker' | 'all';
 export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
@@ -29,6 +39,8 @@ export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
 export interface AppOptions {
   clock?: Clock;
   logger?: Logger;
+  /** Another module list than Opsgraph's own (an embedding, or the benchmarks' trivial schema). */
+  modules?: readonly AnyModule[];
 }
 
 export interface App {
@@ -60,11 +72,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const events = createEventBus({ publisher: redis, subscriber: blockingRedis('events'), prefix: config.REDIS_PREFIX, clock, logger });
   const jobs = new JobRegistry({ connection: redis, workerConnection: blockingRedis, prefix: `${config.REDIS_PREFIX}:bull`, logger });
 
-  const deps: ModuleDeps = { config, db: db.prisma, pool: db.pool, redis, events, jobs, clock, logger };
+  const prisma = db.prisma;
+  const security = createSecurityService({ db: prisma, clock, logger });
+  const limiter = createRateLimiter({ redis, prefix: config.REDIS_PREFIX, clock, logger });
+  const tokens = createAccessTokens({
+    secret: await resolveJwtSecret(config, prisma),
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    clock,
+  });
+  const apiKeys = createApiKeys({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, logger, security });
+  const sessions = createSessions({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, tokens, security, limiter, config });
+  const authenticator = createAuthenticator({ db: prisma, tokens, apiKeys });
+  const guard: GuardDeps = { authenticator, limiter, security, config };
+
+  const moduleList = options.modules ?? modules;
+  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, events, jobs, clock, logger, security, auth: { sessions, apiKeys, authenticator } };
   const built = new Map<string, ModuleInstance<unknown>>();
-  for (const m of modules) built.set(m.name, m.create(deps));
+  for (const m of moduleList) built.set(m.name, m.create(deps));
   jobs.register([...built.values()].flatMap((m) => m.jobs ?? []));
-  const schema = await buildOpsSchema(modules, { services: new Map([...built].map(([name, m]) => [name, m.services])), events });
+  const schema = await buildOpsSchema(moduleList, { services: new Map([...built].map(([name, m]) => [name, m.services])), events });
 
   let http: Server | undefined;
   let graphql: GraphQLServer | undefined;
@@ -72,18 +100,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   async function startApi(): Promise<string> {
     await events.start();
-    graphql = await createGraphQLServer({ schema, events, logger, introspection: true });
+    graphql = await createGraphQLServer({ schema, events, logger, config, authenticator, security });
     const extras = [];
     if (config.BULL_BOARD_ENABLED) {
       const board = new ExpressAdapter();
       board.setBasePath('/admin/queues');
       createBullBoard({ queues: [...jobs.queues.values()].map((q) => new BullMQAdapter(q)), serverAdapter: board });
-      extras.push({ path: '/admin/queues', handler: board.getRouter() });
+      // Admins only; the UI is read with an admin's bearer token (e.g. through a header-injecting proxy).
+      extras.push({ path: '/admin/queues', handlers: [authenticate(guard), requireAccess('ADMIN'), board.getRouter()] });
     }
     const app = createHttpApp({
       config,
       logger,
-      routers: [...built.values()].flatMap((m) => m.routers ?? []),
+      guard,
+      routes: [...built.values()].flatMap((m) => m.routes ?? []),
       graphql: { path: GRAPHQL_PATH, handler: graphql.handler },
       extras,
     });
@@ -124,6 +154,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     async start(role) {
       let url: string | undefined;
       if (role === 'worker' || role === 'all') jobs.assertRunnable();
+      for (const m of built.values()) await m.onStart?.();
       if (role === 'api' || role === 'all') url = await startApi();
       if (role === 'worker' || role === 'all') await jobs.startWorkers();
       return { url };

@@ -34,6 +34,44 @@ export const configSchema = z.object({
   DEPENDENCY_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(60_000).default(8_000),
   BULL_BOARD_ENABLED: bool.default(false),
+  /** Express `trust proxy`: false, true, a hop count, or a list of trusted addresses/subnets. */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v)),
+
+  JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  JWT_ISSUER: z.string().min(1).default('opsgraph'),
+  JWT_AUDIENCE: z.string().min(1).default('opsgraph-api'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  ADMIN_EMAIL: z.string().email().optional(),
+  ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
+  LOGIN_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
+
+  RATE_LIMIT_STANDARD: z.coerce.number().int().min(1).default(100),
+  RATE_LIMIT_METRICS_QUERY: z.coerce.number().int().min(1).default(30),
+  RATE_LIMIT_BACKUP_OPS: z.coerce.number().int().min(1).default(5),
+  RATE_LIMIT_AGENT: z.coerce.number().int().min(1).default(600),
+  RATE_LIMIT_GRAPHQL: z.coerce.number().int().min(1).default(1000),
+  RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(1).default(20),
+
+  /** Defaults to on, except when NODE_ENV=production. */
+  GRAPHQL_INTROSPECTION: bool.optional(),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).default(15), // the standard introspection query is 15 deep
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5_000),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).default(30),
+  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).default(3_000),
+  WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).default(20),
+}).superRefine((c, ctx) => {
+  if (c.NODE_ENV === 'production' && !c.JWT_SECRET) {
+    ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required when NODE_ENV=production' });
+  }
+  if (c.ADMIN_PASSWORD && !c.ADMIN_EMAIL) {
+    ctx.addIssue({ code: 'custom', path: ['ADMIN_EMAIL'], message: 'required with ADMIN_PASSWORD' });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

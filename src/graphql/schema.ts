@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
-import { buildSchema, type ContainerType, type PubSub } from 'type-graphql';
+import { buildSchema, getMetadataStorage, type ContainerType, type PubSub } from 'type-graphql';
+import { authChecker } from '../auth/guards.js';
 import type { EventBus } from '../infra/events.js';
 import type { AnyModule } from '../modules/module.js';
 
@@ -55,12 +56,29 @@ export async function buildOpsSchema(
       return instance;
     },
   };
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: resolvers as unknown as [Function, ...Function[]],
     container,
     pubSub: runtime ? busPubSub(runtime.events) : notExecutable,
+    authChecker,
+    authMode: 'error',
     validate: true,
   });
+  const undecided = rootFieldsWithoutAccess(resolvers);
+  if (undecided.length) throw new Error(`root fields without @Authorized(<access>): ${undecided.join(', ')}`);
+  return schema;
+}
+
+/**
+ * Every query, mutation and subscription must say who may call it, PUBLIC
+ * included: forgetting is a start-up error, not an open door.
+ */
+export function rootFieldsWithoutAccess(resolvers: readonly Function[]): string[] {
+  const storage = getMetadataStorage();
+  const decided = new Set(storage.authorizedFields.filter((a) => a.roles.length === 1).map((a) => `${a.target.name}.${a.fieldName}`));
+  return [...storage.queries, ...storage.mutations, ...storage.subscriptions]
+    .filter((h) => resolvers.includes(h.target) && !decided.has(`${h.target.name}.${h.methodName}`))
+    .map((h) => h.schemaName);
 }
 
 /** The committed SDL: sorted so that it changes only when the schema does. */

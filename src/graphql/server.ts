@@ -1,22 +1,28 @@
-import type { Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { RequestHandler } from 'express';
-import { GraphQLError, type ExecutionResult, type GraphQLSchema } from 'graphql';
-import { WebSocketServer } from 'ws';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Principal } from '../auth/roles.js';
+import type { Config } from '../config.js';
 import type { EventBus } from '../infra/events.js';
 import type { Logger } from '../infra/logger.js';
+import type { SecurityService } from '../modules/security/security.service.js';
 import type { GraphQLContext } from './context.js';
 import { formatGraphQLError } from './errors.js';
-import { randomUUID } from 'node:crypto';
+import { limitRules, parseLimits } from './limits.js';
 
 export const GRAPHQL_PATH = '/graphql';
 export const GRAPHQL_WS_PATH = '/graphql/ws';
 const WS_MAX_PAYLOAD = 64 * 1024;
 
 export interface GraphQLServer {
-  /** Express handler for `POST/GET /graphql`. */
+  /** Express handler for `POST/GET /graphql`; expects `req.principal` set by the authentication middleware. */
   handler: RequestHandler;
   /** Attaches graphql-ws to the HTTP server at `/graphql/ws`. */
   attachWebSocket(http: Server): void;
@@ -26,41 +32,111 @@ export interface GraphQLServer {
   stop(): Promise<void>;
 }
 
-export async function createGraphQLServer(deps: { schema: GraphQLSchema; events: EventBus; logger: Logger; introspection: boolean }): Promise<GraphQLServer> {
+type WsExtra = {
+  socket: WebSocket;
+  request: IncomingMessage;
+  requestId?: string;
+  principal?: Principal;
+  expiry?: NodeJS.Timeout;
+  operations?: Set<string>;
+};
+
+export async function createGraphQLServer(deps: {
+  schema: GraphQLSchema;
+  events: EventBus;
+  logger: Logger;
+  config: Config;
+  authenticator: Authenticator;
+  security: SecurityService;
+}): Promise<GraphQLServer> {
+  const { config } = deps;
   const formatError = formatGraphQLError(deps.logger);
+  const rules = limitRules(config);
+  const introspection = config.GRAPHQL_INTROSPECTION ?? config.NODE_ENV !== 'production';
   const apollo = new ApolloServer<GraphQLContext>({
     schema: deps.schema,
     formatError,
+    validationRules: rules,
+    parseOptions: parseLimits(config),
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
-    introspection: deps.introspection,
+    introspection,
+    // The landing page follows introspection: without one the other is useless.
+    ...(introspection ? {} : { plugins: [(await import('@apollo/server/plugin/disabled')).ApolloServerPluginLandingPageDisabled()] }),
     // Shutdown is ours (see app.ts): Apollo's own signal handlers would re-raise SIGTERM and exit 143.
     stopOnTerminationSignals: false,
   });
   await apollo.start();
 
   const handler = expressMiddleware(apollo, {
-    context: async ({ req }): Promise<GraphQLContext> => ({ requestId: req.id, logger: req.log, events: deps.events }),
+    context: async ({ req }): Promise<GraphQLContext> => ({ requestId: req.id, logger: req.log, events: deps.events, principal: req.principal, ip: req.ip }),
   });
+
+  const format = (errors: readonly GraphQLError[]) => errors.map((e) => formatError(e.toJSON(), e));
+  const reject = (message: string, code = 'GRAPHQL_VALIDATION_FAILED') => [new GraphQLError(message, { extensions: { code } })];
 
   let disposeWs: (() => Promise<void>) | undefined;
   return {
     handler,
     attachWebSocket(http) {
       const wss = new WebSocketServer({ server: http, path: GRAPHQL_WS_PATH, maxPayload: WS_MAX_PAYLOAD });
-      const format = (errors: readonly Parameters<typeof formatError>[1][]) =>
-        errors.map((e) => formatError((e as { toJSON(): never }).toJSON(), e));
-      const cleanup = useServer<Record<string, unknown>, { requestId: string }>(
+      const cleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
         {
           schema: deps.schema,
-          context: (ctx): GraphQLContext => {
-            const requestId = (ctx.extra.requestId ??= randomUUID());
-            return { requestId, logger: deps.logger.child({ reqId: requestId, transport: 'ws' }), events: deps.events };
+          // Authenticate once, in connection_init; a bad or missing token closes with 4403.
+          onConnect: async (ctx: Context<Record<string, unknown> | undefined, WsExtra>) => {
+            const ip = ctx.extra.request.socket.remoteAddress;
+            const raw = ctx.connectionParams?.authorization;
+            const authorization = typeof raw === 'string' ? (/^Bearer\s/i.test(raw) ? raw : `Bearer ${raw}`) : undefined;
+            try {
+              const principal = authorization ? await deps.authenticator.authenticate(authorization, ip) : undefined;
+              if (!principal) throw new Error('no token');
+              ctx.extra.principal = principal;
+              ctx.extra.requestId = randomUUID();
+              ctx.extra.operations = new Set();
+              if (principal.kind === 'user') {
+                const ms = principal.expiresAt.getTime() - Date.now();
+                ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: token expired'), Math.max(0, ms));
+                ctx.extra.expiry.unref();
+              }
+              return true;
+            } catch (err) {
+              void deps.security.record('ws_rejected', { ip, details: { reason: (err as Error).message } });
+              return false;
+            }
           },
-          // graphql-ws reports parse and validation failures here, without the code Apollo gives them on HTTP.
-          onError: (_ctx, _id, _payload, errors) =>
-            format(errors.map((e) => (e.originalError || e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })))) as never,
+          onClose: (ctx) => clearTimeout(ctx.extra.expiry),
+          // The same limits as HTTP, plus a cap on live operations per connection.
+          onSubscribe: (ctx, id, payload) => {
+            const ops = ctx.extra.operations!;
+            if (ops.size >= config.WS_MAX_SUBSCRIPTIONS) {
+              return reject(`at most ${config.WS_MAX_SUBSCRIPTIONS} subscriptions per connection`, 'BAD_USER_INPUT');
+            }
+            let document: DocumentNode;
+            try {
+              document = parse(payload.query, parseLimits(config));
+            } catch (err) {
+              return reject((err as Error).message, 'GRAPHQL_PARSE_FAILED');
+            }
+            const errors = validate(deps.schema, document, [...specifiedRules, ...rules]);
+            // Returned as GraphQLErrors; onError below formats them like every other error.
+            if (errors.length) return errors.map((e) => (e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })));
+            ops.add(id);
+            const context: GraphQLContext = {
+              requestId: ctx.extra.requestId!,
+              logger: deps.logger.child({ reqId: ctx.extra.requestId, transport: 'ws' }),
+              events: deps.events,
+              principal: ctx.extra.principal,
+              ip: ctx.extra.request.socket.remoteAddress,
+            };
+            return { schema: deps.schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue: context };
+          },
+          onComplete: (ctx, id) => void ctx.extra.operations?.delete(id),
+          onError: (ctx, id, _payload, errors) => {
+            ctx.extra.operations?.delete(id);
+            return format(errors) as never;
+          },
           onNext: (_ctx, _id, _payload, _args, result) =>
             (result as ExecutionResult).errors ? ({ ...result, errors: format((result as ExecutionResult).errors!) } as never) : result,
         },

@@ -4,32 +4,36 @@ import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
 import type { MountPoint } from '../modules/module.js';
 import { errorHandler, notFound, requestContext } from './middleware.js';
+import { authenticate, buildRouter, rateLimit, type GuardDeps, type RouteDef } from './routes.js';
 
 export interface HttpAppParts {
-  config: Pick<Config, 'BODY_LIMIT'>;
+  config: Config;
   logger: Logger;
-  routers: { mount: MountPoint; router: Router }[];
+  guard: GuardDeps;
+  routes: { mount: MountPoint; routes: RouteDef[] }[];
   graphql: { path: string; handler: RequestHandler };
-  /** Extra mounts such as Bull Board. */
-  extras?: { path: string; handler: RequestHandler | Router }[];
+  /** Extra mounts such as Bull Board, each with its own guards. */
+  extras?: { path: string; handlers: (RequestHandler | Router)[] }[];
 }
 
 /**
  * The Express app: request id and logging first, then security headers and a
- * bounded JSON body, then the module routers and GraphQL; anything else is a
- * JSON 404, and every error leaves through one handler.
+ * bounded JSON body, then the module routes and GraphQL, each behind
+ * authentication and its rate limit; anything else is a JSON 404, and every
+ * error leaves through one handler.
  */
 export function createHttpApp(parts: HttpAppParts): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', parts.config.TRUST_PROXY);
   app.use(requestContext(parts.logger));
   // CSP protects HTML; this server answers JSON, and its two HTML pages (GraphQL sandbox, Bull Board) load scripts it does not host.
   app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }));
   app.use(express.json({ limit: parts.config.BODY_LIMIT }));
-  for (const { mount, router } of parts.routers) app.use(mount, router);
-  app.all(parts.graphql.path, parts.graphql.handler);
-  for (const { path, handler } of parts.extras ?? []) app.use(path, handler);
+  for (const { mount, routes } of parts.routes) app.use(mount, buildRouter(routes, parts.guard));
+  app.all(parts.graphql.path, authenticate(parts.guard), rateLimit(parts.guard, 'graphql'), (_req, res, next) => next(res.locals.authError), parts.graphql.handler);
+  for (const { path, handlers } of parts.extras ?? []) app.use(path, ...handlers);
   app.use(notFound);
   app.use(errorHandler());
   return app;

@@ -57,7 +57,10 @@ export class JobRegistry {
       if (this.jobs.has(def.name)) throw new Error(`job "${def.name}" is defined twice`);
       this.jobs.set(def.name, def);
       if (!this.queues.has(def.queue)) {
-        this.queues.set(def.queue, new Queue(def.queue, { connection: this.deps.connection, prefix: this.deps.prefix, defaultJobOptions }));
+        const queue = new Queue(def.queue, { connection: this.deps.connection, prefix: this.deps.prefix, defaultJobOptions });
+        // Connection trouble surfaces where the queue is used (enqueue rejects) and in /readyz; here it is only logged.
+        queue.on('error', (err) => this.deps.logger.warn({ queue: def.queue, err: err.message }, 'queue error'));
+        this.queues.set(def.queue, queue);
       }
     }
   }

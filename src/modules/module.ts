@@ -1,7 +1,11 @@
-import type { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import type { ApiKeys } from '../auth/apikeys.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Sessions } from '../auth/sessions.js';
 import type { Config } from '../config.js';
+import type { SecurityService } from './security/security.service.js';
+import type { RouteDef } from '../http/routes.js';
 import type { Clock } from '../infra/clock.js';
 import type { EventBus } from '../infra/events.js';
 import type { AnyJob, JobRegistry } from '../infra/jobs.js';
@@ -18,6 +22,8 @@ export interface ModuleDeps {
   jobs: Pick<JobRegistry, 'enqueue'>;
   clock: Clock;
   logger: Logger;
+  security: SecurityService;
+  auth: { sessions: Sessions; apiKeys: ApiKeys; authenticator: Authenticator };
 }
 
 /** Where a REST router is mounted: the probes at the root, the APIs under their families. */
@@ -26,8 +32,10 @@ export type MountPoint = '/' | '/api/v1' | '/api/ops';
 /** What a module builds from its dependencies. `services` is handed to each of its resolvers' constructors. */
 export interface ModuleInstance<S> {
   services: S;
-  routers?: { mount: MountPoint; router: Router }[];
+  routes?: { mount: MountPoint; routes: RouteDef[] }[];
   jobs?: AnyJob[];
+  /** Runs once when the process starts, before it serves (e.g. creating the first admin). */
+  onStart?: () => Promise<void>;
 }
 
 /**

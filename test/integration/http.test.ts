@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReadinessDocument } from '../generated/graphql.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { createTestEnv, gql, type TestApp, type TestEnv } from '../support/harness.js';
+import { bearer, createTestEnv, gql, tokenFor, type TestApp, type TestEnv } from '../support/harness.js';
 
 let env: TestEnv;
 let api: TestApp;
@@ -127,7 +127,10 @@ describe('REST edge', () => {
     const res = await fetch(`${api.url}/admin/queues`);
     expect(res.status).toBe(404);
     const board = await env.startApp({ role: 'api', overrides: { BULL_BOARD_ENABLED: 'true' } });
-    const page = await fetch(`${board.url}/admin/queues`);
+    // Enabled, it is for admins only.
+    expect((await fetch(`${board.url}/admin/queues`)).status).toBe(401);
+    expect((await fetch(`${board.url}/admin/queues`, { headers: bearer(await tokenFor(board, 'OPERATOR')) })).status).toBe(403);
+    const page = await fetch(`${board.url}/admin/queues`, { headers: bearer(await tokenFor(board, 'ADMIN')) });
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
   });

@@ -2,17 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
 import { OpsEventsDocument, type OpsEventsSubscription } from '../generated/graphql.js';
-import { createTestEnv, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
+import { createTestEnv, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
 
 let env: TestEnv;
 let a: TestApp;
 let b: TestApp;
+let viewer: { authorization: string };
 const clients: Client[] = [];
 
 beforeAll(async () => {
   env = await createTestEnv();
   // Two API instances sharing one PostgreSQL and one Redis, as behind a load balancer.
   [a, b] = await Promise.all([env.startApp({ role: 'api' }), env.startApp({ role: 'api' })]);
+  viewer = { authorization: `Bearer ${await tokenFor(b, 'VIEWER')}` };
 });
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
@@ -32,7 +34,7 @@ function collect(client: Client, types?: string[]) {
 
 describe('opsEvents across instances', () => {
   it('delivers an event published on instance A to a subscriber on instance B, filtered by type', async () => {
-    const client = wsClient(b.wsUrl);
+    const client = wsClient(b.wsUrl, viewer);
     clients.push(client);
     const onlyAlerts = collect(client, ['sla:alert']);
     const everything = collect(client);
@@ -57,10 +59,10 @@ describe('opsEvents across instances', () => {
     const other = await createTestEnv();
     try {
       const c = await other.startApp({ role: 'api' });
-      const client = wsClient(c.wsUrl);
+      const client = wsClient(c.wsUrl, { authorization: `Bearer ${await tokenFor(c, 'VIEWER')}` });
       clients.push(client);
       const foreign = collect(client);
-      const mineClient = wsClient(b.wsUrl);
+      const mineClient = wsClient(b.wsUrl, viewer);
       clients.push(mineClient);
       const mine = collect(mineClient);
       // First make sure both subscribers are live, each hearing its own deployment.
@@ -85,7 +87,7 @@ describe('opsEvents across instances', () => {
   });
 
   it('rejects an invalid subscription document with a GraphQL error and no stack', async () => {
-    const client = wsClient(b.wsUrl);
+    const client = wsClient(b.wsUrl, viewer);
     clients.push(client);
     const errors = await new Promise<unknown>((resolve) => {
       client.subscribe({ query: 'subscription { opsEvents { nope } }' }, { next: () => undefined, error: resolve, complete: () => resolve(null) });

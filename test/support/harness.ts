@@ -9,6 +9,7 @@ import { createApp, type App, type Role } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/infra/clock.js';
 import { quoteIdent } from '../../src/infra/migrations.js';
+import { CreateUserDocument, LoginDocument } from '../generated/graphql.js';
 import { adminUrl, baseDatabaseUrl, REDIS_URL, TEMPLATE_DB } from './env.js';
 
 /**
@@ -16,6 +17,9 @@ import { adminUrl, baseDatabaseUrl, REDIS_URL, TEMPLATE_DB } from './env.js';
  * template and its own Redis prefix, so files run in parallel without seeing
  * each other's rows, jobs or events.
  */
+/** The first admin every test app is started with. */
+export const ADMIN = { email: 'admin@opsgraph.test', password: 'correct-horse-battery' };
+
 export interface TestEnv {
   databaseUrl: string;
   prefix: string;
@@ -49,6 +53,10 @@ export async function createTestEnv(): Promise<TestEnv> {
       REDIS_PREFIX: prefix,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       DATABASE_POOL_MAX: '4',
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      // Tests log in far more often than a person; files that test the limits set their own.
+      RATE_LIMIT_ANONYMOUS: '10000',
       ...overrides,
     });
 
@@ -117,6 +125,33 @@ export async function gql<T, V>(
   });
   const body = (await res.json()) as Omit<GqlResponse<T>, 'status' | 'headers'>;
   return { status: res.status, headers: res.headers, ...body };
+}
+
+export async function login(url: string, email: string, password: string): Promise<{ token: string; refreshToken: string; userId: string }> {
+  const r = await gql(url, LoginDocument, { email, password });
+  if (!r.data) throw new Error(`login failed: ${JSON.stringify(r.errors)}`);
+  return { token: r.data.login.token, refreshToken: r.data.login.refreshToken, userId: r.data.login.user.id };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+const roleTokens = new Map<string, Promise<string>>();
+/** An access token of a user with `role`, created once per app through the admin API. */
+export function tokenFor(api: TestApp, role: 'VIEWER' | 'OPERATOR' | 'ADMIN'): Promise<string> {
+  const key = `${api.url}:${role}`;
+  let token = roleTokens.get(key);
+  if (!token) {
+    token = (async () => {
+      const admin = await login(api.url, ADMIN.email, ADMIN.password);
+      if (role === 'ADMIN') return admin.token;
+      const email = `${role.toLowerCase()}@opsgraph.test`;
+      const created = await gql(api.url, CreateUserDocument, { input: { email, password: 'a-long-enough-password', role } }, bearer(admin.token));
+      if (created.errors) throw new Error(JSON.stringify(created.errors));
+      return (await login(api.url, email, 'a-long-enough-password')).token;
+    })();
+    roleTokens.set(key, token);
+  }
+  return token;
 }
 
 export function wsClient(wsUrl: string, connectionParams?: Record<string, unknown>): Client {

@@ -1,6 +1,6 @@
 import { defineModule } from '../module.js';
 import { HealthResolver } from './health.resolver.js';
-import { healthProbes } from './health.routes.js';
+import { healthRoutes } from './health.routes.js';
 import { createHealthService, type HealthService } from './health.service.js';
 
 export const healthModule = defineModule<{ health: HealthService }>({
@@ -8,6 +8,6 @@ export const healthModule = defineModule<{ health: HealthService }>({
   resolvers: [HealthResolver],
   create({ pool, redis, clock, config }) {
     const health = createHealthService({ pool, redis, clock, timeoutMs: config.DEPENDENCY_TIMEOUT_MS });
-    return { services: { health }, routers: [{ mount: '/', router: healthProbes(health) }] };
+    return { services: { health }, routes: [{ mount: '/', routes: healthRoutes(health) }] };
   },
 });

@@ -1,4 +1,4 @@
-import { Query, Resolver } from 'type-graphql';
+import { Authorized, Query, Resolver } from 'type-graphql';
 import type { HealthService } from './health.service.js';
 import { ReadinessType } from './health.types.js';
 
@@ -10,6 +10,8 @@ export class HealthResolver {
     this.health = services.health;
   }
 
+  // As open as GET /readyz, which says the same.
+  @Authorized('PUBLIC')
   @Query(() => ReadinessType, { description: 'Readiness of this instance (PostgreSQL and Redis reachable).' })
   readiness(): Promise<ReadinessType> {
     return this.health.readiness();

@@ -1,0 +1,70 @@
+import type { Redis } from 'ioredis';
+import type { Clock } from '../infra/clock.js';
+import type { Logger } from '../infra/logger.js';
+import type { Database } from '../infra/prisma.js';
+import { AppError } from '../lib/errors.js';
+import type { SecurityService } from '../modules/security/security.service.js';
+import type { Principal } from './roles.js';
+import { apiKeyMatches, newApiKey, parseApiKey } from './tokens.js';
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  prefix: string;
+  nodeId: string | null;
+  scopes: string[];
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+const PUBLIC_FIELDS = { id: true, name: true, prefix: true, nodeId: true, scopes: true, createdAt: true, lastUsedAt: true, revokedAt: true } as const;
+
+/** API keys for agents and backup jobs; the secret exists only in the answer to `create`. */
+export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string; clock: Clock; logger: Logger; security: SecurityService }) {
+  /** `lastUsedAt` moves at most once a minute per key, so verifying a key is a read, not a write. */
+  async function touch(id: string): Promise<void> {
+    try {
+      const first = await deps.redis.set(`${deps.prefix}:apikey:used:${id}`, '1', 'EX', 60, 'NX');
+      if (first) await deps.db.apiKey.update({ where: { id }, data: { lastUsedAt: deps.clock.now() } });
+    } catch (err) {
+      deps.logger.warn({ err: (err as Error).message }, 'could not record API key use');
+    }
+  }
+
+  return {
+    async create(input: { name: string; nodeId?: string | null; scopes?: string[] | null; createdById?: string | null }): Promise<{ apiKey: ApiKeyRecord; secret: string }> {
+      const key = newApiKey();
+      const apiKey = await deps.db.apiKey.create({
+        data: { name: input.name, nodeId: input.nodeId ?? null, scopes: input.scopes ?? [], prefix: key.prefix, secretHash: key.hash, createdById: input.createdById ?? null, createdAt: deps.clock.now() },
+        select: PUBLIC_FIELDS,
+      });
+      return { apiKey, secret: key.secret };
+    },
+
+    list(): Promise<ApiKeyRecord[]> {
+      return deps.db.apiKey.findMany({ select: PUBLIC_FIELDS, orderBy: { createdAt: 'desc' } });
+    },
+
+    async revoke(id: string): Promise<boolean> {
+      const res = await deps.db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: deps.clock.now() } });
+      if (res.count === 0 && !(await deps.db.apiKey.findUnique({ where: { id }, select: { id: true } }))) {
+        throw new AppError('NOT_FOUND', `no API key with id ${id}`, { field: 'id' });
+      }
+      return true;
+    },
+
+    async verify(secret: string, ip: string | undefined): Promise<Principal> {
+      const parsed = parseApiKey(secret);
+      const row = parsed ? await deps.db.apiKey.findUnique({ where: { prefix: parsed.prefix } }) : null;
+      if (!row || row.revokedAt || !apiKeyMatches(secret, row.secretHash)) {
+        await deps.security.record('api_key_rejected', { ip, actor: parsed?.prefix, details: { reason: !row ? 'unknown' : row.revokedAt ? 'revoked' : 'mismatch' } });
+        throw new AppError('UNAUTHENTICATED', 'invalid or revoked API key');
+      }
+      void touch(row.id);
+      return { kind: 'apiKey', keyId: row.id, name: row.name, nodeId: row.nodeId, scopes: row.scopes };
+    },
+  };
+}
+
+export type ApiKeys = ReturnType<typeof createApiKeys>;

@@ -1,0 +1,42 @@
+import type { AuthChecker } from 'type-graphql';
+import { AppError } from '../lib/errors.js';
+import { PUBLIC, roleAtLeast, type Access, type Principal, type Role } from './roles.js';
+
+/** REST routes may also be for agents: any valid API key (node binding is checked by the route). */
+export const AGENT = 'AGENT';
+export type RouteAccess = Access | typeof AGENT;
+
+/**
+ * The one authorization rule, for GraphQL fields and REST routes alike:
+ * PUBLIC lets anybody in; AGENT wants an API key; a role wants a person with at
+ * least that role. No credential: UNAUTHENTICATED; the wrong one: FORBIDDEN.
+ */
+export function authorize(principal: Principal | undefined, access: RouteAccess): void {
+  if (access === PUBLIC) return;
+  if (!principal) throw new AppError('UNAUTHENTICATED', 'authentication required');
+  if (access === AGENT) {
+    if (principal.kind !== 'apiKey') throw new AppError('FORBIDDEN', 'this endpoint is for API keys of agents and jobs');
+    return;
+  }
+  if (principal.kind !== 'user') throw new AppError('FORBIDDEN', 'API keys cannot use this operation');
+  if (!roleAtLeast(principal.role, access)) throw new AppError('FORBIDDEN', `requires role ${access} or higher`, { required: access });
+}
+
+/** An API key bound to a node may only act for that node. */
+export function assertNodeAccess(principal: Principal | undefined, nodeId: string): void {
+  if (principal?.kind === 'apiKey' && principal.nodeId && principal.nodeId !== nodeId) {
+    throw new AppError('FORBIDDEN', `this API key is bound to node ${principal.nodeId}`, { field: 'nodeId', nodeId });
+  }
+}
+
+export function requireUser(principal: Principal | undefined): Extract<Principal, { kind: 'user' }> {
+  if (principal?.kind !== 'user') throw new AppError('UNAUTHENTICATED', 'authentication required');
+  return principal;
+}
+
+/** type-graphql's checker: `@Authorized('VIEWER')`, `@Authorized('PUBLIC')`, ... exactly one access level per field. */
+export const authChecker: AuthChecker<{ principal?: Principal }, Access> = ({ context }, accesses) => {
+  if (accesses.length !== 1) throw new Error('@Authorized takes exactly one access level');
+  authorize(context.principal, accesses[0] as Role | typeof PUBLIC);
+  return true;
+};

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Clock } from '../infra/clock.js';
+import type { Database } from '../infra/prisma.js';
+import type { RateLimiter } from '../infra/ratelimit.js';
+import { AppError } from '../lib/errors.js';
+import { clientKey } from '../lib/ip.js';
+import type { SecurityService } from '../modules/security/security.service.js';
+import { dummyHash, verifyPassword } from './passwords.js';
+import type { Role } from './roles.js';
+import { newRefreshToken, sha256, type AccessTokens } from './tokens.js';
+
+export interface Session {
+  token: string;
+  refreshToken: string;
+  user: { id: string; email: string; role: Role };
+}
+
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+/**
+ * Login, refresh rotation and logout.
+ *
+ * Refresh tokens rotate on every use and stay in their family; presenting one
+ * that was already used means it leaked (or two tabs raced), so the whole family
+ * is revoked and the person logs in again. The "used" mark is set by one
+ * conditional UPDATE, so of two concurrent refreshes exactly one wins.
+ *
+ * Brute force: `LOGIN_MAX_FAILURES` failures for one email from one client in
+ * `LOGIN_LOCKOUT_MINUTES` lock that pair for as long; counted in Redis so every
+ * instance sees them.
+ */
+export function createSessions(deps: {
+  db: Database;
+  redis: Redis;
+  prefix: string;
+  clock: Clock;
+  tokens: AccessTokens;
+  security: SecurityService;
+  limiter: RateLimiter;
+  config: Pick<Config, 'REFRESH_TOKEN_TTL_DAYS' | 'LOGIN_MAX_FAILURES' | 'LOGIN_LOCKOUT_MINUTES' | 'RATE_LIMIT_ANONYMOUS'>;
+}) {
+  const lockSeconds = deps.config.LOGIN_LOCKOUT_MINUTES * 60;
+  const keys = (email: string, ip: string | undefined) => {
+    const id = `${sha256(email).slice(0, 32)}:${clientKey(ip)}`;
+    return { failures: `${deps.prefix}:login:fail:${id}`, lock: `${deps.prefix}:login:lock:${id}` };
+  };
+
+  async function issue(user: { id: string; email: string; role: Role }, familyId: string): Promise<Session> {
+    const refresh = newRefreshToken();
+    const expiresAt = new Date(deps.clock.now().getTime() + deps.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
+    await deps.db.refreshToken.create({ data: { userId: user.id, familyId, tokenHash: refresh.hash, expiresAt, createdAt: deps.clock.now() } });
+    const access = await deps.tokens.sign(user);
+    return { token: access.token, refreshToken: refresh.token, user: { id: user.id, email: user.email, role: user.role } };
+  }
+
+  async function registerFailure(email: string, ip: string | undefined, reason: string): Promise<void> {
+    const k = keys(email, ip);
+    const [[, count]] = (await deps.redis.multi().incr(k.failures).expire(k.failures, lockSeconds, 'NX').exec()) as [[unknown, number]];
+    await deps.security.record('login_failed', { ip, actor: email, details: { reason, failures: count } });
+    if (count >= deps.config.LOGIN_MAX_FAILURES) {
+      await deps.redis.multi().set(k.lock, '1', 'EX', lockSeconds).del(k.failures).exec();
+      await deps.security.record('login_locked', { ip, actor: email, details: { minutes: deps.config.LOGIN_LOCKOUT_MINUTES } });
+    }
+  }
+
+  return {
+    async login(emailInput: string, password: string, ip: string | undefined): Promise<Session> {
+      // Login attempts also spend the anonymous budget of their address, whatever the email.
+      const budget = await deps.limiter.hit('anonymous', `ip:${clientKey(ip)}`, deps.config.RATE_LIMIT_ANONYMOUS);
+      if (!budget.allowed) {
+        if (budget.firstRefusal) await deps.security.record('rate_limited', { ip, details: { class: 'anonymous', operation: 'login' } });
+        throw new AppError('RATE_LIMITED', 'Rate limit exceeded', { limit: budget.limit, window: deps.limiter.windowSeconds, retryAfter: budget.retryAfter });
+      }
+      const email = normalizeEmail(emailInput);
+      const k = keys(email, ip);
+      const lockTtl = await deps.redis.ttl(k.lock);
+      if (lockTtl > 0) {
+        throw new AppError('RATE_LIMITED', 'too many failed logins for this account from this address; try again later', { retryAfter: lockTtl });
+      }
+      const user = await deps.db.user.findUnique({ where: { email } });
+      const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
+      if (!user || !ok || user.disabled) {
+        await registerFailure(email, ip, !user ? 'unknown_email' : !ok ? 'bad_password' : 'disabled');
+        throw new AppError('UNAUTHENTICATED', 'invalid email or password');
+      }
+      await deps.redis.del(k.failures);
+      return issue(user, randomUUID());
+    },
+
+    async refresh(refreshToken: string, ip: string | undefined): Promise<Session> {
+      const tokenHash = sha256(refreshToken);
+      const now = deps.clock.now();
+      const claimed = await deps.db.refreshToken.updateMany({
+        where: { tokenHash, usedAt: null, revokedAt: null, expiresAt: { gt: now } },
+        data: { usedAt: now },
+      });
+      const row = await deps.db.refreshToken.findUnique({ where: { tokenHash }, include: { user: true } });
+      if (claimed.count === 1 && row && !row.user.disabled) return issue(row.user, row.familyId);
+      if (row && claimed.count === 0 && row.usedAt && !row.revokedAt) {
+        await deps.db.refreshToken.updateMany({ where: { familyId: row.familyId, revokedAt: null }, data: { revokedAt: now } });
+        await deps.security.record('refresh_token_reuse', { ip, actor: row.user.email, details: { familyId: row.familyId } });
+      }
+      throw new AppError('UNAUTHENTICATED', 'invalid or expired refresh token');
+    },
+
+    /** Ends the session the refresh token belongs to (its whole family). Idempotent. */
+    async logout(refreshToken: string): Promise<boolean> {
+      const row = await deps.db.refreshToken.findUnique({ where: { tokenHash: sha256(refreshToken) } });
+      if (row) await deps.db.refreshToken.updateMany({ where: { familyId: row.familyId, revokedAt: null }, data: { revokedAt: deps.clock.now() } });
+      return true;
+    },
+  };
+}
+
+export type Sessions = ReturnType<typeof createSessions>;

@@ -1,0 +1,112 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Authenticator } from '../auth/authenticator.js';
+import { authorize, type RouteAccess } from '../auth/guards.js';
+import { PUBLIC, type Principal } from '../auth/roles.js';
+import type { Config } from '../config.js';
+import type { RateLimiter } from '../infra/ratelimit.js';
+import { AppError } from '../lib/errors.js';
+import { clientKey } from '../lib/ip.js';
+import type { SecurityService } from '../modules/security/security.service.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+  }
+}
+
+/** Rate-limit classes of api.md, each with its own budget per minute. */
+export const RATE_CLASSES = {
+  standard: 'RATE_LIMIT_STANDARD',
+  metricsQuery: 'RATE_LIMIT_METRICS_QUERY',
+  backupOps: 'RATE_LIMIT_BACKUP_OPS',
+  agent: 'RATE_LIMIT_AGENT',
+  graphql: 'RATE_LIMIT_GRAPHQL',
+  anonymous: 'RATE_LIMIT_ANONYMOUS',
+} as const satisfies Record<string, keyof Config>;
+export type RateClass = keyof typeof RATE_CLASSES;
+
+/**
+ * A REST route as data: method, path, who may call it and which budget it
+ * spends. Modules list their routes; the router, the guards and the test that
+ * walks every route are all built from the same list.
+ */
+export interface RouteDef {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  path: string;
+  access: RouteAccess;
+  /** null: not rate limited (probes). */
+  rateLimit: RateClass | null;
+  handler: (req: Request, res: Response) => unknown;
+}
+
+export interface GuardDeps {
+  authenticator: Authenticator;
+  limiter: RateLimiter;
+  security: SecurityService;
+  config: Config;
+}
+
+/** Who is calling; a bad credential is remembered and reported after the rate limit has counted the call. */
+export function authenticate(deps: Pick<GuardDeps, 'authenticator'>): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      req.principal = await deps.authenticator.authenticate(req.headers.authorization, req.ip);
+    } catch (err) {
+      res.locals.authError = err;
+    }
+    next();
+  };
+}
+
+function rateKey(req: Request, cls: RateClass): string {
+  const p = req.principal;
+  if (p?.kind === 'apiKey') return `key:${p.keyId}`;
+  if (p?.kind === 'user' && cls === 'graphql') return `user:${p.userId}`;
+  return `ip:${clientKey(req.ip)}`;
+}
+
+/** Counts the call in its class's shared budget, sets the X-RateLimit headers, refuses with 429 over it. */
+export function rateLimit(deps: GuardDeps, cls: RateClass): RequestHandler {
+  const limit = deps.config[RATE_CLASSES[cls]];
+  return async (req, res, next) => {
+    const key = rateKey(req, cls);
+    const d = await deps.limiter.hit(cls, key, limit);
+    res.setHeader('X-RateLimit-Limit', String(d.limit));
+    res.setHeader('X-RateLimit-Remaining', String(d.remaining));
+    res.setHeader('X-RateLimit-Reset', String(d.resetAt));
+    if (d.allowed) return next();
+    res.setHeader('Retry-After', String(d.retryAfter));
+    if (d.firstRefusal) void deps.security.record('rate_limited', { ip: req.ip, actor: key, details: { class: cls, limit, path: req.path } });
+    next(new AppError('RATE_LIMITED', 'Rate limit exceeded', { limit, window: deps.limiter.windowSeconds, retryAfter: d.retryAfter }));
+  };
+}
+
+/** A guard for mounts that are not route tables (Bull Board). */
+export function requireAccess(access: RouteAccess): RequestHandler {
+  return (req, res, next) => {
+    if (res.locals.authError) return next(res.locals.authError);
+    authorize(req.principal, access);
+    next();
+  };
+}
+
+/** Express 5 forwards rejected promises to the error handler; this only adapts the handler's shape. */
+function routeHandler(def: RouteDef): RequestHandler {
+  return async (req, res, next) => {
+    // On public routes a bad credential is ignored: the caller is anonymous.
+    if (res.locals.authError && def.access !== PUBLIC) return next(res.locals.authError);
+    authorize(req.principal, def.access);
+    await def.handler(req, res);
+  };
+}
+
+export function buildRouter(routes: readonly RouteDef[], deps: GuardDeps): Router {
+  const router = Router();
+  for (const def of routes) {
+    const chain: RequestHandler[] = [];
+    if (def.access !== 'PUBLIC' || def.rateLimit) chain.push(authenticate(deps));
+    if (def.rateLimit) chain.push(rateLimit(deps, def.rateLimit));
+    router[def.method](def.path, ...chain, routeHandler(def));
+  }
+  return router;
+}

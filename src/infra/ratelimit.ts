@@ -1,0 +1,57 @@
+import type { Redis } from 'ioredis';
+import type { Clock } from './clock.js';
+import type { Logger } from './logger.js';
+
+/**
+ * Fixed one-minute windows counted in Redis, so every instance shares one budget.
+ * One round trip per request (INCR and the window's expiry in one script).
+ */
+export interface RateDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Epoch seconds at which the window resets. */
+  resetAt: number;
+  retryAfter: number;
+  /** True for the first refused request of a window: the one worth recording. */
+  firstRefusal: boolean;
+}
+
+const WINDOW_SECONDS = 60;
+const SCRIPT = `local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`;
+
+export function createRateLimiter(deps: { redis: Redis; prefix: string; clock: Clock; logger: Logger }) {
+  let lastWarned = 0;
+  return {
+    windowSeconds: WINDOW_SECONDS,
+    async hit(bucket: string, key: string, limit: number): Promise<RateDecision> {
+      const nowMs = deps.clock.now().getTime();
+      const window = Math.floor(nowMs / 1000 / WINDOW_SECONDS);
+      const resetAt = (window + 1) * WINDOW_SECONDS;
+      const retryAfter = Math.max(1, Math.ceil(resetAt - nowMs / 1000));
+      let count: number;
+      try {
+        count = Number(await deps.redis.eval(SCRIPT, 1, `${deps.prefix}:rl:${bucket}:${key}:${window}`, String(WINDOW_SECONDS * 1000 + 1000)));
+      } catch (err) {
+        // Redis down: serve rather than refuse everyone; readiness already reports the outage.
+        if (nowMs - lastWarned > 10_000) {
+          lastWarned = nowMs;
+          deps.logger.warn({ err: (err as Error).message }, 'rate limiter unavailable; allowing requests');
+        }
+        return { allowed: true, limit, remaining: limit, resetAt, retryAfter, firstRefusal: false };
+      }
+      return {
+        allowed: count <= limit,
+        limit,
+        remaining: Math.max(0, limit - count),
+        resetAt,
+        retryAfter,
+        firstRefusal: count === limit + 1,
+      };
+    },
+  };
+}
+
+export type RateLimiter = ReturnType<typeof createRateLimiter>;

@@ -1,0 +1,89 @@
+import { IsEmail, MaxLength, MinLength } from 'class-validator';
+import { Arg, ArgsType, Args, Authorized, Ctx, Field, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { ApiKeys } from '../../auth/apikeys.js';
+import { requireUser } from '../../auth/guards.js';
+import type { Sessions } from '../../auth/sessions.js';
+import type { GraphQLContext } from '../../graphql/context.js';
+import type { UsersService } from './users.service.js';
+import { ApiKeyType, AuthPayloadType, CreateApiKeyInput, CreateApiKeyPayloadType, CreateUserInput, UpdateUserInput, UserType } from './users.types.js';
+
+@ArgsType()
+class LoginArgs {
+  @Field() @IsEmail() @MaxLength(254) email!: string;
+  @Field() @MinLength(1) @MaxLength(200) password!: string;
+}
+
+export interface UsersServices {
+  users: UsersService;
+  sessions: Sessions;
+  apiKeys: ApiKeys;
+}
+
+@Resolver()
+export class UsersResolver {
+  private readonly s: UsersServices;
+
+  constructor(services: UsersServices) {
+    this.s = services;
+  }
+
+  @Authorized('PUBLIC')
+  @Mutation(() => AuthPayloadType, { description: 'Exchanges email and password for an access token and a refresh token.' })
+  login(@Args() { email, password }: LoginArgs, @Ctx() ctx: GraphQLContext): Promise<AuthPayloadType> {
+    return this.s.sessions.login(email, password, ctx.ip);
+  }
+
+  @Authorized('PUBLIC')
+  @Mutation(() => AuthPayloadType, { description: 'Rotates a refresh token: the old one stops working; reusing it revokes the session.' })
+  refreshToken(@Arg('refreshToken') refreshToken: string, @Ctx() ctx: GraphQLContext): Promise<AuthPayloadType> {
+    return this.s.sessions.refresh(refreshToken, ctx.ip);
+  }
+
+  @Authorized('PUBLIC')
+  @Mutation(() => Boolean, { description: 'Ends the session of this refresh token.' })
+  logout(@Arg('refreshToken') refreshToken: string): Promise<boolean> {
+    return this.s.sessions.logout(refreshToken);
+  }
+
+  @Authorized('VIEWER')
+  @Query(() => UserType)
+  me(@Ctx() ctx: GraphQLContext): Promise<UserType> {
+    return this.s.users.get(requireUser(ctx.principal).userId);
+  }
+
+  @Authorized('ADMIN')
+  @Query(() => [UserType])
+  users(): Promise<UserType[]> {
+    return this.s.users.list();
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => UserType)
+  createUser(@Arg('input') input: CreateUserInput): Promise<UserType> {
+    return this.s.users.create(input);
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => UserType, { description: 'Disabling a user or changing their password ends their sessions.' })
+  updateUser(@Arg('id', () => ID) id: string, @Arg('input') input: UpdateUserInput): Promise<UserType> {
+    return this.s.users.update(id, input);
+  }
+
+  @Authorized('ADMIN')
+  @Query(() => [ApiKeyType])
+  apiKeys(): Promise<ApiKeyType[]> {
+    return this.s.apiKeys.list();
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => CreateApiKeyPayloadType)
+  createApiKey(@Arg('input') input: CreateApiKeyInput, @Ctx() ctx: GraphQLContext): Promise<CreateApiKeyPayloadType> {
+    return this.s.apiKeys.create({ ...input, createdById: requireUser(ctx.principal).userId });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => Boolean)
+  revokeApiKey(@Arg('id', () => ID) id: string): Promise<boolean> {
+    return this.s.apiKeys.revoke(id);
+  }
+}

@@ -1,0 +1,92 @@
+import type { Prisma } from '../../generated/prisma/client.js';
+import { generatePassword, hashPassword } from '../../auth/passwords.js';
+import type { Role } from '../../auth/roles.js';
+import { normalizeEmail } from '../../auth/sessions.js';
+import type { Clock } from '../../infra/clock.js';
+import type { Database } from '../../infra/prisma.js';
+import { AppError } from '../../lib/errors.js';
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  role: Role;
+  disabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const PUBLIC_FIELDS = { id: true, email: true, role: true, disabled: true, createdAt: true, updatedAt: true } as const;
+// Any constant works; it only has to be the same in every instance.
+const FIRST_ADMIN_LOCK = 7_314_001;
+
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
+
+/** People and their roles. The password hash never leaves this service. */
+export function createUsersService(deps: { db: Database; clock: Clock }) {
+  /** Refuses a change that would leave nobody able to administer Opsgraph. */
+  async function assertAnAdminRemains(tx: Prisma.TransactionClient): Promise<void> {
+    const admins = await tx.user.count({ where: { role: 'ADMIN', disabled: false } });
+    if (admins === 0) throw new AppError('CONFLICT', 'this would leave no enabled admin', { field: 'role' });
+  }
+
+  return {
+    list(): Promise<UserRecord[]> {
+      return deps.db.user.findMany({ select: PUBLIC_FIELDS, orderBy: { createdAt: 'asc' } });
+    },
+
+    async get(id: string): Promise<UserRecord> {
+      const user = await deps.db.user.findUnique({ where: { id }, select: PUBLIC_FIELDS });
+      if (!user) throw new AppError('NOT_FOUND', `no user with id ${id}`, { field: 'id' });
+      return user;
+    },
+
+    async create(input: { email: string; password: string; role: Role }): Promise<UserRecord> {
+      try {
+        return await deps.db.user.create({
+          data: { email: normalizeEmail(input.email), passwordHash: await hashPassword(input.password), role: input.role },
+          select: PUBLIC_FIELDS,
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new AppError('CONFLICT', 'a user with this email exists', { field: 'email' });
+        throw err;
+      }
+    },
+
+    async update(id: string, input: { role?: Role | null; disabled?: boolean | null; password?: string | null }): Promise<UserRecord> {
+      const passwordHash = input.password ? await hashPassword(input.password) : undefined;
+      return deps.db.$transaction(async (tx) => {
+        const found = await tx.user.findUnique({ where: { id }, select: { id: true } });
+        if (!found) throw new AppError('NOT_FOUND', `no user with id ${id}`, { field: 'id' });
+        const user = await tx.user.update({
+          where: { id },
+          data: { role: input.role ?? undefined, disabled: input.disabled ?? undefined, passwordHash },
+          select: PUBLIC_FIELDS,
+        });
+        await assertAnAdminRemains(tx);
+        // A disabled user or a new password ends every open session.
+        if (input.disabled || passwordHash) {
+          await tx.refreshToken.updateMany({ where: { userId: id, revokedAt: null }, data: { revokedAt: deps.clock.now() } });
+        }
+        return user;
+      });
+    },
+
+    /**
+     * Creates the first admin when there is no user at all. Several instances may
+     * start at once: an advisory lock makes exactly one of them do it. Returns the
+     * generated password when none was configured, for the caller to print once.
+     */
+    async ensureFirstAdmin(config: { email?: string; password?: string }): Promise<{ email: string; generatedPassword?: string } | null> {
+      return deps.db.$transaction(async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${FIRST_ADMIN_LOCK})`;
+        if ((await tx.user.count()) > 0) return null;
+        const email = normalizeEmail(config.email ?? 'admin@opsgraph.local');
+        const password = config.password ?? generatePassword();
+        await tx.user.create({ data: { email, passwordHash: await hashPassword(password), role: 'ADMIN' } });
+        return { email, generatedPassword: config.password ? undefined : password };
+      });
+    },
+  };
+}
+
+export type UsersService = ReturnType<typeof createUsersService>;

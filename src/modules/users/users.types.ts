@@ -1,0 +1,62 @@
+import { ArrayMaxSize, IsEmail, IsOptional, Matches, MaxLength, MinLength } from 'class-validator';
+import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { ROLES, type Role } from '../../auth/roles.js';
+
+export const RoleEnum = Object.fromEntries(ROLES.map((r) => [r, r])) as { [R in Role]: R };
+registerEnumType(RoleEnum, { name: 'Role', description: 'VIEWER reads; OPERATOR also runs operations; ADMIN may do everything.' });
+
+@ObjectType('User')
+export class UserType {
+  @Field(() => ID) id!: string;
+  @Field() email!: string;
+  @Field(() => RoleEnum) role!: Role;
+  @Field() disabled!: boolean;
+  @Field() createdAt!: Date;
+  @Field() updatedAt!: Date;
+}
+
+@ObjectType('AuthPayload', { description: 'An access token (JWT, 15 min) and the refresh token that renews it (rotated on every use).' })
+export class AuthPayloadType {
+  @Field() token!: string;
+  @Field() refreshToken!: string;
+  @Field(() => UserType) user!: Pick<UserType, 'id' | 'email' | 'role'>;
+}
+
+@InputType()
+export class CreateUserInput {
+  @Field() @IsEmail() @MaxLength(254) email!: string;
+  @Field() @MinLength(12) @MaxLength(200) password!: string;
+  @Field(() => RoleEnum) role!: Role;
+}
+
+@InputType()
+export class UpdateUserInput {
+  @Field(() => RoleEnum, { nullable: true }) role?: Role;
+  @Field({ nullable: true }) disabled?: boolean;
+  @Field({ nullable: true }) @IsOptional() @MinLength(12) @MaxLength(200) password?: string;
+}
+
+@ObjectType('ApiKey')
+export class ApiKeyType {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field({ description: 'Non-secret part of the key (`opk_<prefix>_...`), to tell keys apart.' }) prefix!: string;
+  @Field(() => String, { nullable: true, description: 'When set, the key may only report for this node.' }) nodeId!: string | null;
+  @Field(() => [String]) scopes!: string[];
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true }) lastUsedAt!: Date | null;
+  @Field(() => Date, { nullable: true }) revokedAt!: Date | null;
+}
+
+@InputType()
+export class CreateApiKeyInput {
+  @Field() @MinLength(1) @MaxLength(100) name!: string;
+  @Field(() => String, { nullable: true }) @IsOptional() @MinLength(1) @MaxLength(255) nodeId?: string;
+  @Field(() => [String], { nullable: true }) @IsOptional() @ArrayMaxSize(20) @Matches(/^[a-z][a-z0-9:._-]{0,63}$/, { each: true }) scopes?: string[];
+}
+
+@ObjectType('CreateApiKeyPayload', { description: 'The secret is shown here once and never again.' })
+export class CreateApiKeyPayloadType {
+  @Field(() => ApiKeyType) apiKey!: ApiKeyType;
+  @Field() secret!: string;
+}
