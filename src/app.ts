@@ -16,7 +16,7 @@ import { closeRedis, createRedis } from './infra/redis.js';
 import { buildOpsSchema } from './graphql/schema.js';
 import { createGraphQLServer, GRAPHQL_PATH, type GraphQLServer } from './graphql/server.js';
 import { createHttpApp } from './http/app.js';
-import { authenticate, requireAccess, type GuardDeps } from './http/routes.js';
+import { authenticate, requireAccess, type GuardDeps, type RouteDef } from './http/routes.js';
 import { createApiKeys } from './auth/apikeys.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { resolveJwtSecret } from './auth/secret.js';
@@ -51,6 +51,9 @@ export interface App {
   readonly events: EventBusHandle;
   readonly jobs: JobRegistry;
   readonly schema: GraphQLSchema;
+  readonly auth: ModuleDeps['auth'];
+  /** Every REST route of every module, as declared (access, rate-limit class). */
+  readonly routes: readonly { mount: string; routes: readonly RouteDef[] }[];
   /** Starts the role; resolves with the HTTP base URL for API roles. */
   start(role: Role): Promise<{ url?: string }>;
   /** Graceful stop: stop accepting, drain HTTP, close WebSockets, let workers finish, close connections. */
@@ -92,6 +95,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const built = new Map<string, ModuleInstance<unknown>>();
   for (const m of moduleList) built.set(m.name, m.create(deps));
   jobs.register([...built.values()].flatMap((m) => m.jobs ?? []));
+  const routes = [...built.values()].flatMap((m) => m.routes ?? []);
   const schema = await buildOpsSchema(moduleList, { services: new Map([...built].map(([name, m]) => [name, m.services])), events });
 
   let http: Server | undefined;
@@ -113,7 +117,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       config,
       logger,
       guard,
-      routes: [...built.values()].flatMap((m) => m.routes ?? []),
+      routes,
       graphql: { path: GRAPHQL_PATH, handler: graphql.handler },
       extras,
     });
@@ -151,6 +155,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     events,
     jobs,
     schema,
+    auth: deps.auth,
+    routes,
     async start(role) {
       let url: string | undefined;
       if (role === 'worker' || role === 'all') jobs.assertRunnable();

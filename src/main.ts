@@ -101,4 +101,24 @@ program
     }
   });
 
+const apikey = program.command('apikey').description('API keys for operator agents and backup jobs');
+apikey
+  .command('create')
+  .description('create an API key and print its secret (shown once)')
+  .requiredOption('--name <name>', 'what the key is for, e.g. "cluster1 operator"')
+  .option('--node <nodeId>', 'bind the key to one node: it may only report for that node')
+  .option('--scopes <list>', 'comma-separated scopes', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .action(async ({ name, node, scopes }: { name: string; node?: string; scopes?: string[] }) => {
+    const config = loadConfig();
+    await migrate(config.DATABASE_URL);
+    const app = await createApp({ ...config, LOG_LEVEL: 'warn' });
+    try {
+      const { apiKey, secret } = await app.auth.apiKeys.create({ name, nodeId: node ?? null, scopes: scopes ?? [] });
+      process.stdout.write(`created API key ${apiKey.id} (${apiKey.name}${apiKey.nodeId ? `, node ${apiKey.nodeId}` : ''})\n${secret}\n`);
+    } finally {
+      await app.stop();
+    }
+    process.exit(0);
+  });
+
 program.parseAsync(process.argv).catch(fail);

@@ -82,6 +82,17 @@ describe('opsgraph start', () => {
     await db.end();
     expect(applied.rowCount).toBeGreaterThan(0);
 
+    // No ADMIN_PASSWORD given: the first admin's generated password is printed once, and it works.
+    const printed = /First admin: (\S+) \/ (\S+)/.exec(app.output().stdout);
+    expect(printed).not.toBeNull();
+    const loginRes = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { user { role } } }', variables: { e: printed![1], p: printed![2] } }),
+    });
+    expect(await loginRes.json()).toEqual({ data: { login: { user: { role: 'ADMIN' } } } });
+    expect(app.output().stdout + app.output().stderr).not.toMatch(new RegExp(`"[^"]*${printed![2]}`));
+
     // A request whose body is still arriving when SIGTERM lands must complete.
     const body = JSON.stringify({ query: '{ readiness { ready } }' });
     const { port } = new URL(url);
