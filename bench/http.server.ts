@@ -11,20 +11,11 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { createApiKeys } from '../src/auth/apikeys.js';
-import { createAuthenticator } from '../src/auth/authenticator.js';
-import { createAccessTokens } from '../src/auth/tokens.js';
+import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { GRAPHQL_PATH, createGraphQLServer } from '../src/graphql/server.js';
-import { createHttpApp } from '../src/http/app.js';
-import { systemClock } from '../src/infra/clock.js';
-import { createEventBus } from '../src/infra/events.js';
-import { createLogger } from '../src/infra/logger.js';
-import { createDatabase } from '../src/infra/prisma.js';
-import { createRateLimiter } from '../src/infra/ratelimit.js';
-import { createRedis } from '../src/infra/redis.js';
+import { GRAPHQL_PATH } from '../src/graphql/server.js';
 import { withTimeout } from '../src/lib/timeout.js';
-import { createSecurityService } from '../src/modules/security/security.service.js';
+import { benchModule } from './http.module.js';
 import { EXPECTED, QUERIES, SERVER_KINDS, buildBenchSchema, type QueryName, type ServerKind } from './http.schema.js';
 
 const readBody = (req: IncomingMessage): Promise<string> =>
@@ -66,59 +57,39 @@ async function apollo(): Promise<Server> {
 }
 
 /**
- * Opsgraph's own HTTP stack, wired as src/app.ts wires it, minus the modules: authentication,
- * the Redis rate limit, request logging, helmet, Apollo with the query limits, graphql-ws.
+ * Opsgraph as `npm start` builds it (src/app.ts), with the bench's schema as its only module:
+ * request context and logging, helmet, authentication, the Redis rate limit, Apollo with the
+ * document limits, graphql-ws.
  */
-async function opsgraph(): Promise<Server> {
+async function opsgraph(): Promise<number> {
   const config = loadConfig({
     LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    PORT: '0',
     REDIS_URL: 'redis://127.0.0.1:6379',
     // Never shares keys or channels with a running Opsgraph or another bench.
     REDIS_PREFIX: `opsgraph_bench_${randomBytes(4).toString('hex')}`,
-    // Given, so no secret is read from or written to the database.
+    // Given, so no secret is read from or written to the database: the bench needs no PostgreSQL.
     JWT_SECRET: randomBytes(32).toString('base64url'),
     // The limiter still counts every request in Redis (its real cost); it just never refuses the load generator.
     RATE_LIMIT_GRAPHQL: String(1_000_000_000),
   });
-  const logger = createLogger(config);
-  const clock = systemClock;
-  const redis = createRedis(config.REDIS_URL, 'command', logger, `${config.REDIS_PREFIX}:command`);
-  const subscriber = createRedis(config.REDIS_URL, 'blocking', logger, `${config.REDIS_PREFIX}:events`);
-  const events = createEventBus({ publisher: redis, subscriber, prefix: config.REDIS_PREFIX, clock, logger });
-  // The subscriber waits out outages forever; a bench should say Redis is missing instead.
-  await withTimeout(events.start(), 5_000).catch((err: unknown) => {
+  const app = await createApp(config, { modules: [benchModule] });
+  const { url } = await withTimeout(app.start('api'), 5_000).catch((err: unknown) => {
     throw new Error(`Redis at ${config.REDIS_URL} did not answer: ${(err as Error).message}`);
   });
-
-  // The pool connects lazily and anonymous requests never query, so no PostgreSQL is needed.
-  const db = createDatabase(config, logger).prisma;
-  const security = createSecurityService({ db, clock, logger });
-  const limiter = createRateLimiter({ redis, prefix: config.REDIS_PREFIX, clock, logger });
-  const tokens = createAccessTokens({
-    secret: config.JWT_SECRET!,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-    clock,
-  });
-  const apiKeys = createApiKeys({ db, redis, prefix: config.REDIS_PREFIX, clock, logger, security });
-  const authenticator = createAuthenticator({ db, tokens, apiKeys });
-
-  const graphql = await createGraphQLServer({ schema: buildBenchSchema(), events, logger, config, authenticator, security });
-  const app = createHttpApp({
-    config,
-    logger,
-    guard: { authenticator, limiter, security, config },
-    routes: [],
-    graphql: { path: GRAPHQL_PATH, handler: graphql.handler },
-  });
-  const http = createServer(app);
-  http.keepAliveTimeout = 65_000;
-  graphql.attachWebSocket(http);
-  return http;
+  return Number(new URL(url!).port);
 }
 
-const starters: Record<ServerKind, () => Server | Promise<Server>> = { bare, apollo, opsgraph };
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+const starters: Record<ServerKind, () => Promise<number>> = { bare: () => listen(bare()), apollo: async () => listen(await apollo()), opsgraph };
 
 async function main(): Promise<void> {
   const kind = process.argv[2] as ServerKind;
@@ -127,12 +98,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => process.exit(0));
   process.once('disconnect', () => process.exit(0));
 
-  const server = await starters[kind]();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  process.stdout.write(`PORT ${(server.address() as AddressInfo).port}\n`);
+  process.stdout.write(`PORT ${await starters[kind]()}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { createApp, modules, ROLES, type Role } from './app.js';
 import { buildOpsSchema, printOpsSchema } from './graphql/schema.js';
 import { applyMigrations, createMigration, prismaDir } from './infra/migrations.js';
+import { flushLogger } from './infra/logger.js';
 import { DependencyUnavailableError, preparePostgres, probeRedis } from './infra/preflight.js';
 
 const PREFLIGHT_TIMEOUT_MS = 4_000;
@@ -45,10 +46,10 @@ program
       // The last resort if something refuses to close: never hang an orchestrator.
       setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 1_500).unref();
       app.stop().then(
-        () => process.exit(0),
+        () => flushLogger(app.logger).then(() => process.exit(0)),
         (err) => {
           app.logger.error({ err }, 'shutdown failed');
-          process.exit(1);
+          void flushLogger(app.logger).then(() => process.exit(1));
         },
       );
     };

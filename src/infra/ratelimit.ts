@@ -22,7 +22,12 @@ const SCRIPT = `local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n`;
 
+type CountingRedis = Redis & { opsgraphRateHit(key: string, ttlMs: string): Promise<number> };
+
 export function createRateLimiter(deps: { redis: Redis; prefix: string; clock: Clock; logger: Logger }) {
+  // A defined command goes as EVALSHA: the script text crosses the wire once, not on every request.
+  if (!('opsgraphRateHit' in deps.redis)) deps.redis.defineCommand('opsgraphRateHit', { numberOfKeys: 1, lua: SCRIPT });
+  const redis = deps.redis as CountingRedis;
   let lastWarned = 0;
   return {
     windowSeconds: WINDOW_SECONDS,
@@ -33,7 +38,7 @@ export function createRateLimiter(deps: { redis: Redis; prefix: string; clock: C
       const retryAfter = Math.max(1, Math.ceil(resetAt - nowMs / 1000));
       let count: number;
       try {
-        count = Number(await deps.redis.eval(SCRIPT, 1, `${deps.prefix}:rl:${bucket}:${key}:${window}`, String(WINDOW_SECONDS * 1000 + 1000)));
+        count = Number(await redis.opsgraphRateHit(`${deps.prefix}:rl:${bucket}:${key}:${window}`, String(WINDOW_SECONDS * 1000 + 1000)));
       } catch (err) {
         // Redis down: serve rather than refuse everyone; readiness already reports the outage.
         if (nowMs - lastWarned > 10_000) {
