@@ -1,9 +1,10 @@
 /** The bench's trivial schema as an Opsgraph module, so the bench runs Opsgraph's real composition root. */
-import { Authorized, Field, Float, ID, ObjectType, Query, Resolver } from 'type-graphql';
+import { Authorized, Field, Float, ID, Query, Resolver } from 'type-graphql';
+import { OutputType } from '../src/graphql/output-type.js';
 import { defineModule } from '../src/modules/module.js';
 import { ITEMS, type Item } from './http.schema.js';
 
-@ObjectType('Item')
+@OutputType('Item')
 class ItemType {
   @Field(() => ID) id!: string;
   @Field() name!: string;

@@ -1,5 +1,6 @@
 import { Max, Min } from 'class-validator';
-import { Field, InputType, Int, ObjectType, registerEnumType, type ClassType } from 'type-graphql';
+import { Field, InputType, Int, registerEnumType, type ClassType } from 'type-graphql';
+import { OutputType } from './output-type.js';
 import { MAX_LIMIT } from '../lib/pagination.js';
 
 export enum SortOrder {
@@ -26,7 +27,7 @@ export class PageInput {
   order?: SortOrder;
 }
 
-@ObjectType()
+@OutputType('PageInfo')
 export class PageInfo {
   @Field(() => Int) page!: number;
   @Field(() => Int) limit!: number;
@@ -38,7 +39,7 @@ export class PageInfo {
 
 /** `{ items pageInfo }` for an item type, named `<Item>Page`. */
 export function Paginated<T extends object>(item: ClassType<T>, name: string) {
-  @ObjectType(name)
+  @OutputType(name)
   class PageClass {
     @Field(() => [item])
     items!: T[];

@@ -70,7 +70,15 @@ export async function createGraphQLServer(deps: {
   await apollo.start();
 
   const handler = expressMiddleware(apollo, {
-    context: async ({ req }): Promise<GraphQLContext> => ({ requestId: req.id, logger: req.log, events: deps.events, principal: req.principal, ip: req.ip }),
+    context: async ({ req }): Promise<GraphQLContext> => ({
+      requestId: req.id,
+      get logger() {
+        return req.log;
+      },
+      events: deps.events,
+      principal: req.principal,
+      ip: req.ip,
+    }),
   });
 
   const format = (errors: readonly GraphQLError[]) => errors.map((e) => formatError(e.toJSON(), e));

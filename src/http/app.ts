@@ -3,7 +3,7 @@ import helmet from 'helmet';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
 import type { MountPoint } from '../modules/module.js';
-import { errorHandler, notFound, requestContext } from './middleware.js';
+import { errorHandler, lazyRequestLogger, notFound, requestContext } from './middleware.js';
 import { authenticate, buildRouter, rateLimit, type GuardDeps, type RouteDef } from './routes.js';
 
 export interface HttpAppParts {
@@ -27,6 +27,7 @@ export function createHttpApp(parts: HttpAppParts): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', parts.config.TRUST_PROXY);
+  lazyRequestLogger(app.request, parts.logger);
   app.use(requestContext(parts.logger));
   // CSP protects HTML; this server answers JSON, and its two HTML pages (GraphQL sandbox, Bull Board) load scripts it does not host.
   app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }));

@@ -14,23 +14,35 @@ declare module 'express-serve-static-core' {
 const SAFE_REQUEST_ID = /^[\w.:@-]{1,128}$/;
 
 /**
- * Request id in (`X-Request-Id`, when it looks sane) and out, a child logger that
- * carries it, and one log line per request when the response is finished.
+ * Request id in (`X-Request-Id`, when it looks sane) and out, and one log line
+ * per request when the response is finished. `req.log`, a child logger carrying
+ * the id, is made only when something logs (see `lazyRequestLogger`).
  */
 export function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     req.id = id;
-    req.log = logger.child({ reqId: id });
     res.setHeader('X-Request-Id', id);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      req.log.info({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      logger.info({ reqId: id, method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
     next();
   };
+}
+
+/** Defines `req.log` on the app's request prototype: built on first use, then kept on the request. */
+export function lazyRequestLogger(request: object, logger: Logger): void {
+  Object.defineProperty(request, 'log', {
+    configurable: true,
+    get(this: Request) {
+      const child = logger.child({ reqId: this.id });
+      Object.defineProperty(this, 'log', { value: child });
+      return child;
+    },
+  });
 }
 
 const isGraphqlPath = (req: Request) => req.path === '/graphql' || req.path.startsWith('/graphql/');

@@ -1,4 +1,5 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field } from 'type-graphql';
+import { OutputType } from '../../graphql/output-type.js';
 import { GraphQLJSON } from 'graphql-scalars';
 
 /** The seed's event names, verbatim. */
@@ -12,7 +13,7 @@ export const OPS_EVENT_TYPES = [
   'service:status_changed',
 ] as const;
 
-@ObjectType('OpsEvent', { description: 'A domain event as raised on the event bus by any instance or worker.' })
+@OutputType('OpsEvent', { description: 'A domain event as raised on the event bus by any instance or worker.' })
 export class OpsEventType {
   @Field({ description: `One of: ${OPS_EVENT_TYPES.join(', ')}.` })
   type!: string;

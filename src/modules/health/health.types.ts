@@ -1,6 +1,7 @@
-import { Field, Int, ObjectType } from 'type-graphql';
+import { Field, Int } from 'type-graphql';
+import { OutputType } from '../../graphql/output-type.js';
 
-@ObjectType('DependencyCheck', { description: 'One dependency as seen by the readiness probe.' })
+@OutputType('DependencyCheck', { description: 'One dependency as seen by the readiness probe.' })
 export class DependencyCheckType {
   @Field({ description: '`postgres` or `redis`.' })
   name!: string;
@@ -15,7 +16,7 @@ export class DependencyCheckType {
   error?: string;
 }
 
-@ObjectType('Readiness', { description: 'Whether this instance can serve: the same answer as `GET /readyz`.' })
+@OutputType('Readiness', { description: 'Whether this instance can serve: the same answer as `GET /readyz`.' })
 export class ReadinessType {
   @Field()
   ready!: boolean;

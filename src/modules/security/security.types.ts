@@ -1,9 +1,10 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { Field, ID, InputType } from 'type-graphql';
+import { OutputType } from '../../graphql/output-type.js';
 import { Paginated } from '../../graphql/pagination.js';
 import { SECURITY_EVENT_TYPES } from './security.service.js';
 
-@ObjectType('SecurityEvent')
+@OutputType('SecurityEvent')
 export class SecurityEventType {
   @Field(() => ID) id!: string;
   @Field({ description: `One of: ${SECURITY_EVENT_TYPES.join(', ')}.` }) type!: string;

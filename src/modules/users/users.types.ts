@@ -1,11 +1,12 @@
 import { ArrayMaxSize, IsEmail, IsOptional, Matches, MaxLength, MinLength } from 'class-validator';
-import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, InputType, registerEnumType } from 'type-graphql';
+import { OutputType } from '../../graphql/output-type.js';
 import { ROLES, type Role } from '../../auth/roles.js';
 
 export const RoleEnum = Object.fromEntries(ROLES.map((r) => [r, r])) as { [R in Role]: R };
 registerEnumType(RoleEnum, { name: 'Role', description: 'VIEWER reads; OPERATOR also runs operations; ADMIN may do everything.' });
 
-@ObjectType('User')
+@OutputType('User')
 export class UserType {
   @Field(() => ID) id!: string;
   @Field() email!: string;
@@ -15,7 +16,7 @@ export class UserType {
   @Field() updatedAt!: Date;
 }
 
-@ObjectType('AuthPayload', { description: 'An access token (JWT, 15 min) and the refresh token that renews it (rotated on every use).' })
+@OutputType('AuthPayload', { description: 'An access token (JWT, 15 min) and the refresh token that renews it (rotated on every use).' })
 export class AuthPayloadType {
   @Field() token!: string;
   @Field() refreshToken!: string;
@@ -36,7 +37,7 @@ export class UpdateUserInput {
   @Field({ nullable: true }) @IsOptional() @MinLength(12) @MaxLength(200) password?: string;
 }
 
-@ObjectType('ApiKey')
+@OutputType('ApiKey')
 export class ApiKeyType {
   @Field(() => ID) id!: string;
   @Field() name!: string;
@@ -55,7 +56,7 @@ export class CreateApiKeyInput {
   @Field(() => [String], { nullable: true }) @IsOptional() @ArrayMaxSize(20) @Matches(/^[a-z][a-z0-9:._-]{0,63}$/, { each: true }) scopes?: string[];
 }
 
-@ObjectType('CreateApiKeyPayload', { description: 'The secret is shown here once and never again.' })
+@OutputType('CreateApiKeyPayload', { description: 'The secret is shown here once and never again.' })
 export class CreateApiKeyPayloadType {
   @Field(() => ApiKeyType) apiKey!: ApiKeyType;
   @Field() secret!: string;
