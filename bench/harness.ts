@@ -1,7 +1,12 @@
 /** What every `bench/<name>.bench.ts` default-exports, and what `bench/run.ts` hands it. */
 export interface BenchContext {
-  /** Seconds per measurement (`BENCH_DURATION`, default 5). */
+  /** Seconds per measurement (`BENCH_DURATION`, default 4). */
   durationSec: number;
+  /**
+   * How many times each measurement is repeated (`BENCH_ROUNDS`, default 3). On a shared machine
+   * a single measurement varies by tens of percent; figures are medians across rounds.
+   */
+  rounds: number;
   /** Human-readable progress and results; stdout, before the final JSON line. */
   log(line: string): void;
 }
@@ -16,11 +21,19 @@ export interface BenchResult {
 export interface Bench {
   description: string;
   /** Upper bound on the whole run for a given measurement length; the runner aborts past it. */
-  budgetSec(durationSec: number): number;
+  budgetSec(durationSec: number, rounds: number): number;
   run(ctx: BenchContext): Promise<BenchResult>;
 }
 
 export const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
+
+/** Middle value (mean of the two middle ones for an even count): one disturbed round cannot move it. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 
 /** Left-aligned first column, right-aligned others. */
 export function table(rows: (string | number)[][]): string[] {

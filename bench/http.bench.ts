@@ -1,7 +1,9 @@
 /**
  * HTTP GraphQL throughput: bare node:http (the floor), stock Apollo 5 on Express 5 (the
- * reference) and Opsgraph's own stack, same schema and queries, one server at a time, each in
- * its own process so the load generator here does not share its core.
+ * reference) and Opsgraph's own stack, same schema and queries, one server under load at a
+ * time, each in its own process so the load generator here does not share its core.
+ * Measured in rounds with the servers' order rotated, because background load on a shared
+ * machine moves single measurements by tens of percent.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert/strict';
@@ -9,11 +11,12 @@ import { once } from 'node:events';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { round, table, type Bench, type BenchContext, type BenchResult } from './harness.js';
+import { median, round, table, type Bench, type BenchContext, type BenchResult } from './harness.js';
 import { EXPECTED, QUERIES, SERVER_KINDS, type QueryName, type ServerKind } from './http.schema.js';
 
 const CONNECTIONS = 50;
 const WARMUP_SEC = 2;
+const SETTLE_MS = 250;
 const START_TIMEOUT_MS = 30_000;
 const QUERY_NAMES = Object.keys(QUERIES) as QueryName[];
 
@@ -106,53 +109,107 @@ async function load(kind: ServerKind, url: string, query: QueryName, durationSec
   return result;
 }
 
-async function run({ durationSec, log }: BenchContext): Promise<BenchResult> {
-  const figures: Record<string, number> = {};
-  const rows: (string | number)[][] = [['server', 'query', 'req/s', 'p99 ms']];
-  for (const kind of SERVER_KINDS) {
-    const server = await startServer(kind);
-    try {
-      for (const query of QUERY_NAMES) await verify(kind, server.url, query);
+/** Starts all servers at once, since start-up is mostly module loading; any failure stops the rest. */
+async function startAll(): Promise<Record<ServerKind, RunningServer>> {
+  const settled = await Promise.allSettled(SERVER_KINDS.map(startServer));
+  const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw failed.reason;
+  }
+  return Object.fromEntries(SERVER_KINDS.map((kind, i) => [kind, started[i]!])) as Record<ServerKind, RunningServer>;
+}
+
+/** Round r starts with the r-th server, so no server is always measured first or last. */
+const rotate = <T>(items: readonly T[], r: number): T[] => items.map((_, i) => items[(i + r) % items.length]!);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Sample {
+  rps: number;
+  p99: number;
+}
+
+async function run({ durationSec, rounds, log }: BenchContext): Promise<BenchResult> {
+  // samples[`${kind}.${query}`][round]
+  const samples: Record<string, Sample[]> = {};
+  const servers = await startAll();
+  try {
+    for (const kind of SERVER_KINDS) for (const query of QUERY_NAMES) await verify(kind, servers[kind].url, query);
+    // Once per server and query: the servers keep running between rounds, so their JIT stays warm.
+    log(`warm-up: ${WARMUP_SEC} s per server and query`);
+    for (const query of QUERY_NAMES) for (const kind of SERVER_KINDS) await load(kind, servers[kind].url, query, WARMUP_SEC);
+
+    for (let r = 0; r < rounds; r++) {
       for (const query of QUERY_NAMES) {
-        await load(kind, server.url, query, WARMUP_SEC);
-        const result = await load(kind, server.url, query, durationSec);
-        const rps = round(result.requests.average, 0);
-        const p99 = round(result.latency.p99, 2);
-        figures[`${kind}.${query}.rps`] = rps;
-        figures[`${kind}.${query}.p99_ms`] = p99;
-        rows.push([kind, query, rps, p99]);
-        log(`  ${kind} ${query}: ${rps.toLocaleString('en-US')} req/s, p99 ${p99} ms`);
+        const parts: string[] = [];
+        for (const kind of rotate(SERVER_KINDS, r)) {
+          // Lets the previous server finish its post-load work (log flushes, GC) before this one is timed.
+          await sleep(SETTLE_MS);
+          const result = await load(kind, servers[kind].url, query, durationSec);
+          (samples[`${kind}.${query}`] ??= []).push({ rps: result.requests.average, p99: result.latency.p99 });
+          parts.push(`${kind} ${round(result.requests.average, 0).toLocaleString('en-US')} req/s (p99 ${round(result.latency.p99, 2)} ms)`);
+        }
+        log(`  round ${r + 1}/${rounds} ${query}: ${parts.join(', ')}`);
       }
-    } finally {
-      await server.stop();
+    }
+  } finally {
+    await Promise.all(Object.values(servers).map((s) => s.stop()));
+  }
+
+  const figures: Record<string, number> = {};
+  const rows: (string | number)[][] = [['server', 'query', 'req/s', 'min–max', 'spread', 'p99 ms']];
+  for (const kind of SERVER_KINDS) {
+    for (const query of QUERY_NAMES) {
+      const runs = samples[`${kind}.${query}`]!;
+      const rps = runs.map((s) => s.rps);
+      const key = `${kind}.${query}`;
+      figures[`${key}.rps`] = round(median(rps), 0);
+      figures[`${key}.rps_min`] = round(Math.min(...rps), 0);
+      figures[`${key}.rps_max`] = round(Math.max(...rps), 0);
+      figures[`${key}.p99_ms`] = round(median(runs.map((s) => s.p99)), 2);
+      const spread = `${round((100 * (Math.max(...rps) - Math.min(...rps))) / median(rps), 0)}%`;
+      rows.push([kind, query, figures[`${key}.rps`]!, `${figures[`${key}.rps_min`]!.toLocaleString('en-US')}–${figures[`${key}.rps_max`]!.toLocaleString('en-US')}`, spread, figures[`${key}.p99_ms`]!]);
     }
   }
 
-  const ratios: Record<string, number> = {};
   const pairs: [string, ServerKind, ServerKind][] = [
     ['opsgraph_vs_apollo', 'opsgraph', 'apollo'],
     ['opsgraph_vs_bare', 'opsgraph', 'bare'],
     ['apollo_vs_bare', 'apollo', 'bare'],
   ];
+  const ratios: Record<string, number> = {};
+  const ratioRows: string[][] = [['ratio', 'query', 'of medians', 'per-round median', 'per-round min–max']];
   for (const [name, a, b] of pairs) {
-    for (const query of QUERY_NAMES) ratios[`${name}.${query}`] = round(figures[`${a}.${query}.rps`]! / figures[`${b}.${query}.rps`]!, 3);
+    for (const query of QUERY_NAMES) {
+      const as = samples[`${a}.${query}`]!.map((s) => s.rps);
+      const bs = samples[`${b}.${query}`]!.map((s) => s.rps);
+      // Both servers of a round share that round's background load, so their ratio cancels most of it.
+      const perRound = as.map((x, i) => x / bs[i]!);
+      ratios[`${name}.${query}`] = round(median(perRound), 3);
+      const ofMedians = median(as) / median(bs);
+      ratioRows.push([name, query, ofMedians.toFixed(3), median(perRound).toFixed(3), `${Math.min(...perRound).toFixed(3)}–${Math.max(...perRound).toFixed(3)}`]);
+    }
   }
 
   log('');
-  log(`requests/s (mean of 1 s samples) and p99 latency, ${CONNECTIONS} connections, ${durationSec} s each after ${WARMUP_SEC} s warm-up:`);
+  log(
+    `requests/s (mean of 1 s samples) and p99 latency, ${CONNECTIONS} connections, ${durationSec} s per measurement, ` +
+      `${rounds} rounds in rotating server order; req/s and p99 are medians across rounds, spread is (max − min) / median:`,
+  );
   for (const line of table(rows)) log(`  ${line}`);
   log('');
-  log('throughput ratios (req/s of the first over the second):');
-  for (const line of table([['ratio', ...QUERY_NAMES], ...pairs.map(([name]) => [name, ...QUERY_NAMES.map((q) => ratios[`${name}.${q}`]!.toFixed(3))])])) {
-    log(`  ${line}`);
-  }
+  log('throughput ratios (req/s of the first over the second): of the medians above, and the median of');
+  log('per-round ratios (both servers measured in the same round); the JSON line reports the per-round median:');
+  for (const line of table(ratioRows)) log(`  ${line}`);
   return { figures, ratios };
 }
 
 const bench: Bench = {
   description: 'GraphQL over HTTP: bare node:http vs stock Apollo 5 + Express 5 vs Opsgraph, trivial query and a 100-item list',
-  // Per server: start-up, one warm-up and one measurement per query; plus slack for slow start-ups.
-  budgetSec: (d) => SERVER_KINDS.length * (20 + QUERY_NAMES.length * (WARMUP_SEC + d + 1)) + 30,
+  // Parallel start-up, one warm-up per server and query, then the rounds; plus slack for slow start-ups.
+  budgetSec: (d, rounds) => START_TIMEOUT_MS / 1000 + SERVER_KINDS.length * QUERY_NAMES.length * (WARMUP_SEC + 1 + rounds * (d + 1)) + 30,
   run,
 };
 export default bench;

@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- <name>`: runs `bench/<name>.bench.ts`, prints its figures for people,
  * then exactly one JSON line `{"bench","figures","ratios"}` for machines (always the last line).
- * `BENCH_DURATION` sets the seconds per measurement (default 5).
+ * `BENCH_DURATION` sets the seconds per measurement (default 4), `BENCH_ROUNDS` how many times
+ * each measurement is repeated (default 3; figures are medians across rounds).
  */
 import type { Bench } from './harness.js';
 
@@ -11,15 +12,15 @@ const benches: Record<string, () => Promise<{ default: Bench }>> = {
 };
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\navailable benches: ${Object.keys(benches).join(', ')}\nusage: npm run bench -- <name>   (BENCH_DURATION=<seconds per measurement>, default 5)\n`);
+  process.stderr.write(`${message}\navailable benches: ${Object.keys(benches).join(', ')}\nusage: npm run bench -- <name>   (BENCH_DURATION=<seconds per measurement>, default 4; BENCH_ROUNDS=<rounds>, default 3)\n`);
   process.exit(2);
 }
 
-function durationFromEnv(): number {
-  const raw = process.env.BENCH_DURATION;
-  if (raw === undefined || raw === '') return 5;
+function intFromEnv(name: string, fallback: number, max: number, unit: string): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 600) usage(`BENCH_DURATION must be a whole number of seconds from 1 to 600, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 1 || n > max) usage(`${name} must be a whole number of ${unit} from 1 to ${max}, got "${raw}"`);
   return n;
 }
 
@@ -27,19 +28,20 @@ async function main(): Promise<void> {
   const name = process.argv[2];
   if (!name) usage('no bench named');
   if (!Object.hasOwn(benches, name)) usage(`unknown bench "${name}"`);
-  const durationSec = durationFromEnv();
+  const durationSec = intFromEnv('BENCH_DURATION', 4, 600, 'seconds');
+  const rounds = intFromEnv('BENCH_ROUNDS', 3, 50, 'rounds');
   const bench = (await benches[name]!()).default;
 
-  const budgetSec = bench.budgetSec(durationSec);
+  const budgetSec = bench.budgetSec(durationSec, rounds);
   console.log(`bench ${name}: ${bench.description}`);
-  console.log(`${durationSec} s per measurement; aborts after ${budgetSec} s`);
+  console.log(`${rounds} rounds, ${durationSec} s per measurement; aborts after ${budgetSec} s`);
   // A hung server or load generator must not hang CI; child processes exit when this one does.
   setTimeout(() => {
     process.stderr.write(`bench ${name}: exceeded its ${budgetSec} s budget, aborting\n`);
     process.exit(1);
   }, budgetSec * 1000).unref();
 
-  const { figures, ratios } = await bench.run({ durationSec, log: (line) => console.log(line) });
+  const { figures, ratios } = await bench.run({ durationSec, rounds, log: (line) => console.log(line) });
   console.log(JSON.stringify({ bench: name, figures, ratios }));
 }
 
