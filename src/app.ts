@@ -28,10 +28,11 @@ import type { AnyModule, ModuleDeps, ModuleInstance } from './modules/module.js'
 import { healthModule } from './modules/health/health.module.js';
 import { eventsModule } from './modules/events/events.module.js';
 import { securityModule } from './modules/security/security.module.js';
+import { slaModule } from './modules/sla/sla.module.js';
 import { usersModule } from './modules/users/users.module.js';
 
 /** The module list: adding a domain is one module folder and one line here. */
-export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule];
+export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, slaModule];
 
 export type Role = 'api' | 'worker' | 'all';
 export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
@@ -104,7 +105,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   async function startApi(): Promise<string> {
     await events.start();
-    graphql = await createGraphQLServer({ schema, events, logger, config, authenticator, security });
+    graphql = await createGraphQLServer({ schema, events, logger, config, authenticator, security, clock });
     const extras = [];
     if (config.BULL_BOARD_ENABLED) {
       const board = new ExpressAdapter();

@@ -65,6 +65,14 @@ export const configSchema = z.object({
   GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
   GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).default(3_000),
   WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).default(20),
+
+  /** A reported status holds this long without a new report; then the service is UNKNOWN. */
+  STALE_AFTER_SECONDS: z.coerce.number().int().min(10).max(86_400).default(90),
+  MAX_SERVICES_PER_REPORT: z.coerce.number().int().min(1).max(100_000).default(2_000),
+  /** How old a replayed report may be; reports are also kept this long to merge late ones exactly. */
+  REPORT_REPLAY_HOURS: z.coerce.number().int().min(1).max(168).default(24),
+  /** How often the worker marks silent services UNKNOWN and re-evaluates backup freshness. */
+  FLEET_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
 }).superRefine((c, ctx) => {
   if (c.NODE_ENV === 'production' && !c.JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required when NODE_ENV=production' });

@@ -23,7 +23,7 @@ export class PageInput {
   @Field(() => String, { nullable: true, description: 'Field to sort by; each list names the ones it accepts.' })
   sort?: string;
 
-  @Field(() => SortOrder, { nullable: true, defaultValue: SortOrder.desc })
+  @Field(() => SortOrder, { nullable: true, description: 'Each list has its natural default: newest first for events, by name for services.' })
   order?: SortOrder;
 }
 

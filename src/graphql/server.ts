@@ -10,6 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/roles.js';
 import type { Config } from '../config.js';
+import type { Clock } from '../infra/clock.js';
 import type { EventBus } from '../infra/events.js';
 import type { Logger } from '../infra/logger.js';
 import type { SecurityService } from '../modules/security/security.service.js';
@@ -48,6 +49,7 @@ export async function createGraphQLServer(deps: {
   config: Config;
   authenticator: Authenticator;
   security: SecurityService;
+  clock: Clock;
 }): Promise<GraphQLServer> {
   const { config } = deps;
   const formatError = formatGraphQLError(deps.logger);
@@ -104,7 +106,7 @@ export async function createGraphQLServer(deps: {
               ctx.extra.requestId = randomUUID();
               ctx.extra.operations = new Set();
               if (principal.kind === 'user') {
-                const ms = principal.expiresAt.getTime() - Date.now();
+                const ms = principal.expiresAt.getTime() - deps.clock.now().getTime();
                 ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: token expired'), Math.max(0, ms));
                 ctx.extra.expiry.unref();
               }

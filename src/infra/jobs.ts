@@ -72,12 +72,17 @@ export class JobRegistry {
   }
 
   async enqueue<P extends z.ZodType>(def: JobDefinition<P>, payload: z.input<P>, options?: JobsOptions): Promise<Job> {
-    const known = this.jobs.get(def.name);
-    if (!known) throw new Error(`job "${def.name}" is not registered`);
+    return this.enqueueByName(def.name, payload, options);
+  }
+
+  /** For callers that know a job by name only (the CLI, an operator running a scheduled job now). */
+  async enqueueByName(name: string, payload: unknown, options?: JobsOptions): Promise<Job> {
+    const known = this.jobs.get(name);
+    if (!known) throw new Error(`job "${name}" is not registered`);
     const parsed = known.payload.safeParse(payload);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new AppError('BAD_USER_INPUT', `job ${def.name}: ${issue.message}`, { field: issue.path.join('.') });
+      throw new AppError('BAD_USER_INPUT', `job ${name}: ${issue.message}`, { field: issue.path.join('.') });
     }
     return this.queues.get(known.queue)!.add(known.name, parsed.data, { ...known.options, ...options });
   }

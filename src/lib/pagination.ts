@@ -23,11 +23,11 @@ export interface Page<T> {
   pageInfo: PageInfo;
 }
 
-export function resolvePage<S extends string>(req: PageRequest | undefined | null, sorts: readonly S[], defaultSort: S) {
+export function resolvePage<S extends string>(req: PageRequest | undefined | null, sorts: readonly S[], defaultSort: S, defaultOrder: 'asc' | 'desc' = 'desc') {
   const page = Math.max(1, Math.floor(req?.page ?? 1));
   const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(req?.limit ?? DEFAULT_LIMIT)));
   const sort = (sorts as readonly string[]).includes(req?.sort ?? '') ? (req!.sort as S) : defaultSort;
-  const order = req?.order === 'asc' ? 'asc' : 'desc';
+  const order = req?.order ?? defaultOrder;
   return { page, limit, sort, order, skip: (page - 1) * limit, take: limit } as const;
 }
 

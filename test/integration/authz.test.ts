@@ -41,6 +41,12 @@ const CONTRACT: Record<string, Level> = {
   'Mutation.createApiKey': 'ADMIN',
   'Mutation.revokeApiKey': 'ADMIN',
   'Query.securityEvents': 'ADMIN',
+  'Query.slaGroups': 'VIEWER',
+  'Query.slaGroup': 'VIEWER',
+  'Query.services': 'VIEWER',
+  'Query.service': 'VIEWER',
+  'Query.nodes': 'VIEWER',
+  'Subscription.serviceStatusChanged': 'VIEWER',
 };
 
 function declaredAccess(): Map<string, Level> {

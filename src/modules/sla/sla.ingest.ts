@@ -1,0 +1,238 @@
+import type pg from 'pg';
+import type { Clock } from '../../infra/clock.js';
+import type { EventBus } from '../../infra/events.js';
+import { changesFrom, type Change, type Context, type Observation, type ServiceStatus } from '../../lib/status-history.js';
+import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
+
+export interface StatusReport {
+  nodeId: string;
+  operatorVersion?: string;
+  observedAt: Date;
+  services: {
+    name: string;
+    status: ServiceStatus;
+    replicas?: number;
+    readyReplicas?: number;
+    slaGroup?: string;
+    workloadType?: string;
+    namespace?: string;
+    displayName?: string;
+  }[];
+  slaGroups: { name: string; displayName?: string; tier?: string }[];
+}
+
+export interface StatusChangedEvent {
+  service: ServiceRecord;
+  previousStatus: ServiceStatus | null;
+  status: ServiceStatus;
+  observedAt: string;
+}
+
+export const STATUS_CHANGED = 'service:status_changed';
+
+/** Reports of one node are applied one at a time, whichever instance receives them. */
+export const nodeLock = (column: string) => `pg_advisory_xact_lock(hashtext('opsgraph:node:' || ${column}))`;
+
+type UpsertRow = ServiceRow & { prev_status: ServiceStatus | null; prev_reported: ServiceStatus | null; prev_seen: Date | null };
+
+/**
+ * Status sync from an agent, in one transaction of a fixed number of statements
+ * whatever the number of services: node, groups, services, the report itself,
+ * and the history. In-order live reports append to the history directly; a late,
+ * replayed or tied report recomputes the history of its services from the kept
+ * reports from its instant on, so the result is the same as in-order delivery.
+ */
+export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: EventBus; staleMs: number }) {
+  const { staleMs } = deps;
+
+  async function upsertGroups(db: pg.PoolClient, report: StatusReport): Promise<Map<string, string>> {
+    const given = new Map(report.slaGroups.map((g) => [g.name, g]));
+    const names = [...new Set([...given.keys(), ...report.services.flatMap((s) => (s.slaGroup ? [s.slaGroup] : []))])];
+    if (!names.length) return new Map();
+    const { rows } = await db.query<{ id: string; name: string }>(
+      `WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS g(name, display, tier)),
+       ins AS (
+         INSERT INTO "SlaGroup" (id, name, "displayName", tier, "createdAt", "updatedAt")
+         SELECT gen_random_uuid(), name, COALESCE(display, name), COALESCE(tier, 'standard'), $4, $4 FROM input
+         ON CONFLICT (name) DO UPDATE SET
+           "displayName" = COALESCE((SELECT display FROM input WHERE input.name = EXCLUDED.name), "SlaGroup"."displayName"),
+           tier = COALESCE((SELECT tier FROM input WHERE input.name = EXCLUDED.name), "SlaGroup".tier),
+           "updatedAt" = $4
+         WHERE ("SlaGroup"."displayName", "SlaGroup".tier) IS DISTINCT FROM (
+           COALESCE((SELECT display FROM input WHERE input.name = EXCLUDED.name), "SlaGroup"."displayName"),
+           COALESCE((SELECT tier FROM input WHERE input.name = EXCLUDED.name), "SlaGroup".tier))
+         RETURNING id, name)
+       SELECT id, name FROM ins UNION SELECT id, name FROM "SlaGroup" WHERE name = ANY($1::text[])`,
+      [names, names.map((n) => given.get(n)?.displayName ?? null), names.map((n) => given.get(n)?.tier ?? null), deps.clock.now()],
+    );
+    return new Map(rows.map((r) => [r.name, r.id]));
+  }
+
+  async function upsertServices(db: pg.PoolClient, report: StatusReport, groups: Map<string, string>): Promise<UpsertRow[]> {
+    const s = report.services;
+    const { rows } = await db.query<UpsertRow>(
+      `WITH input AS (
+         SELECT * FROM unnest($2::text[], $3::"ServiceStatus"[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::uuid[])
+           AS i(name, status, replicas, ready, workload, namespace, display, group_id)),
+       prev AS (
+         SELECT s.name, s.status, s."reportedStatus", s."lastSeenAt" FROM "Service" s JOIN input i ON s."nodeId" = $1 AND s.name = i.name),
+       up AS (
+         INSERT INTO "Service" AS s (id, "nodeId", name, status, "reportedStatus", "lastSeenAt", replicas, "readyReplicas",
+                                     "workloadType", namespace, "displayName", "slaGroupId", "createdAt", "updatedAt")
+         SELECT gen_random_uuid(), $1, name, status, status, $10, replicas, ready, workload, namespace, display, group_id, $11, $11 FROM input
+         ON CONFLICT ("nodeId", name) DO UPDATE SET
+           status = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED.status ELSE s.status END,
+           "reportedStatus" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED.status ELSE s."reportedStatus" END,
+           replicas = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED.replicas ELSE s.replicas END,
+           "readyReplicas" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED."readyReplicas" ELSE s."readyReplicas" END,
+           "workloadType" = COALESCE(EXCLUDED."workloadType", s."workloadType"),
+           namespace = COALESCE(EXCLUDED.namespace, s.namespace),
+           "displayName" = COALESCE(EXCLUDED."displayName", s."displayName"),
+           "slaGroupId" = COALESCE(EXCLUDED."slaGroupId", s."slaGroupId"),
+           "lastSeenAt" = GREATEST(s."lastSeenAt", EXCLUDED."lastSeenAt"),
+           "updatedAt" = $11
+         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')})
+       SELECT up.*, prev.status AS prev_status, prev."reportedStatus" AS prev_reported, prev."lastSeenAt" AS prev_seen
+       FROM up LEFT JOIN prev ON prev.name = up.name`,
+      [
+        report.nodeId,
+        s.map((x) => x.name),
+        s.map((x) => x.status),
+        s.map((x) => x.replicas ?? null),
+        s.map((x) => x.readyReplicas ?? null),
+        s.map((x) => x.workloadType ?? null),
+        s.map((x) => x.namespace ?? null),
+        s.map((x) => x.displayName ?? null),
+        s.map((x) => (x.slaGroup ? groups.get(x.slaGroup)! : null)),
+        report.observedAt,
+        deps.clock.now(),
+      ],
+    );
+    return rows;
+  }
+
+  /** Keeps the report; answers which services it told something new (not an exact duplicate). */
+  async function keepObservations(db: pg.PoolClient, at: Date, rows: { id: string; status: ServiceStatus }[]): Promise<Set<string>> {
+    const { rows: fresh } = await db.query<{ serviceId: string }>(
+      `INSERT INTO "StatusObservation" ("serviceId", "observedAt", status)
+       SELECT id, $2, status FROM unnest($1::uuid[], $3::"ServiceStatus"[]) AS o(id, status)
+       ON CONFLICT ("serviceId", "observedAt") DO UPDATE SET status = GREATEST("StatusObservation".status, EXCLUDED.status)
+       WHERE GREATEST("StatusObservation".status, EXCLUDED.status) <> "StatusObservation".status
+       RETURNING "serviceId"`,
+      [rows.map((r) => r.id), at, rows.map((r) => r.status)],
+    );
+    return new Set(fresh.map((r) => r.serviceId));
+  }
+
+  /** The history of `ids` from instant `t` on, recomputed from the kept reports; returns each service's status now. */
+  async function recompute(db: pg.PoolClient, ids: string[], t: Date, now: Date): Promise<Map<string, { status: ServiceStatus; reported: ServiceStatus }>> {
+    const from = new Date(t.getTime() - staleMs);
+    const [{ rows: obs }, { rows: before }] = await Promise.all([
+      db.query<{ serviceId: string; observedAt: Date; status: ServiceStatus }>(
+        `SELECT "serviceId", "observedAt", status FROM "StatusObservation" WHERE "serviceId" = ANY($1::uuid[]) AND "observedAt" >= $2 ORDER BY "serviceId", "observedAt"`,
+        [ids, from],
+      ),
+      db.query<{ serviceId: string }>(`SELECT DISTINCT "serviceId" FROM "StatusChange" WHERE "serviceId" = ANY($1::uuid[]) AND at < $2`, [ids, t]),
+    ]);
+    const hadHistory = new Set(before.map((r) => r.serviceId));
+    const byService = new Map<string, Observation[]>(ids.map((id) => [id, []]));
+    for (const o of obs) byService.get(o.serviceId)!.push({ at: o.observedAt.getTime(), status: o.status });
+
+    const changes: (Change & { serviceId: string })[] = [];
+    const current = new Map<string, { status: ServiceStatus; reported: ServiceStatus }>();
+    for (const [id, list] of byService) {
+      const earlier = list.filter((o) => o.at < t.getTime());
+      const later = list.filter((o) => o.at >= t.getTime());
+      const last = earlier.at(-1);
+      const context: Context = last ? { lastAt: last.at, status: last.status } : { lastAt: null, status: hadHistory.has(id) ? 'UNKNOWN' : null };
+      for (const c of changesFrom(later, staleMs, context, now.getTime())) changes.push({ serviceId: id, ...c });
+      const newest = list.at(-1)!;
+      current.set(id, { status: now.getTime() - newest.at > staleMs ? 'UNKNOWN' : newest.status, reported: newest.status });
+    }
+    await db.query(`DELETE FROM "StatusChange" WHERE "serviceId" = ANY($1::uuid[]) AND at >= $2`, [ids, t]);
+    await insertChanges(db, changes, now);
+    await db.query(
+      `UPDATE "Service" s SET status = c.status, "reportedStatus" = c.reported
+       FROM unnest($1::uuid[], $2::"ServiceStatus"[], $3::"ServiceStatus"[]) AS c(id, status, reported)
+       WHERE s.id = c.id AND (s.status, s."reportedStatus") IS DISTINCT FROM (c.status, c.reported)`,
+      [[...current.keys()], [...current.values()].map((c) => c.status), [...current.values()].map((c) => c.reported)],
+    );
+    return current;
+  }
+
+  async function insertChanges(db: pg.PoolClient, changes: (Change & { serviceId: string })[], now: Date): Promise<void> {
+    if (!changes.length) return;
+    await db.query(
+      `INSERT INTO "StatusChange" ("serviceId", at, status, "receivedAt")
+       SELECT id, at, status, $4 FROM unnest($1::uuid[], $2::timestamptz[], $3::"ServiceStatus"[]) AS c(id, at, status)
+       ON CONFLICT ("serviceId", at) DO UPDATE SET status = EXCLUDED.status`,
+      [changes.map((c) => c.serviceId), changes.map((c) => new Date(c.at)), changes.map((c) => c.status), now],
+    );
+  }
+
+  return {
+    async ingest(report: StatusReport): Promise<{ processed: number; changed: number }> {
+      const now = deps.clock.now();
+      const t = report.observedAt;
+      const db = await deps.pool.connect();
+      const events: StatusChangedEvent[] = [];
+      try {
+        await db.query('BEGIN');
+        await db.query(`SELECT ${nodeLock('$1')}`, [report.nodeId]);
+        await db.query(
+          `INSERT INTO "Node" (id, "operatorVersion", "lastReportAt", "createdAt", "updatedAt") VALUES ($1, $2, $3, $4, $4)
+           ON CONFLICT (id) DO UPDATE SET "operatorVersion" = COALESCE(EXCLUDED."operatorVersion", "Node"."operatorVersion"),
+             "lastReportAt" = GREATEST("Node"."lastReportAt", EXCLUDED."lastReportAt"), "updatedAt" = $4`,
+          [report.nodeId, report.operatorVersion ?? null, t, now],
+        );
+        const groups = await upsertGroups(db, report);
+        const rows = report.services.length ? await upsertServices(db, report, groups) : [];
+        const reported = new Map(report.services.map((s) => [s.name, s.status]));
+        const fresh = rows.length ? await keepObservations(db, t, rows.map((r) => ({ id: r.id, status: reported.get(r.name)! }))) : new Set<string>();
+
+        const live = t.getTime() + staleMs >= now.getTime();
+        const appended: (Change & { serviceId: string })[] = [];
+        const late: UpsertRow[] = [];
+        for (const r of rows) {
+          if (!fresh.has(r.id)) continue;
+          const status = reported.get(r.name)!;
+          const prevSeen = r.prev_seen?.getTime() ?? null;
+          const staleMarked = r.prev_status !== r.prev_reported;
+          const first = prevSeen === null && r.prev_reported === null;
+          const inOrder = prevSeen !== null && t.getTime() > prevSeen && (t.getTime() - prevSeen > staleMs || !staleMarked);
+          if (!live || !(first || inOrder)) {
+            late.push(r);
+            continue;
+          }
+          // In order and live: the history only grows at its end.
+          const context: Context = first ? { lastAt: null, status: null } : { lastAt: prevSeen!, status: r.prev_reported! };
+          for (const c of changesFrom([{ at: t.getTime(), status }], staleMs, context)) appended.push({ serviceId: r.id, ...c });
+          if (r.status !== r.prev_status) {
+            events.push({ service: toServiceRecord(r), previousStatus: r.prev_status, status: r.status, observedAt: t.toISOString() });
+          }
+        }
+        await insertChanges(db, appended, now);
+        if (late.length) {
+          const current = await recompute(db, late.map((r) => r.id), t, now);
+          for (const r of late) {
+            const c = current.get(r.id)!;
+            if (c.status !== r.prev_status) {
+              events.push({ service: { ...toServiceRecord(r), status: c.status }, previousStatus: r.prev_status, status: c.status, observedAt: t.toISOString() });
+            }
+          }
+        }
+        await db.query('COMMIT');
+      } catch (err) {
+        await db.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        db.release();
+      }
+      // After commit: a subscriber never hears of a change that was rolled back.
+      await Promise.all(events.map((e) => deps.events.publish(STATUS_CHANGED, e)));
+      return { processed: report.services.length, changed: events.length };
+    },
+  };
+}
+
+export type StatusIngest = ReturnType<typeof createStatusIngest>;

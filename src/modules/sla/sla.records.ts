@@ -1,0 +1,89 @@
+import type { ServiceStatus } from '../../lib/status-history.js';
+
+/** A service as GraphQL, REST and events show it: one shape, from one mapping. */
+export interface ServiceRecord {
+  id: string;
+  serviceName: string;
+  displayName: string | null;
+  nodeId: string;
+  namespace: string | null;
+  status: ServiceStatus;
+  replicas: number | null;
+  readyReplicas: number | null;
+  workloadType: string | null;
+  criticality: string | null;
+  lastSeenAt: Date | null;
+  slaGroupId: string | null;
+  backupStatus: {
+    backupExpected: boolean;
+    lastBackupAt: Date | null;
+    lastBackupStatus: 'success' | 'failed' | 'partial' | null;
+    backupMaxAgeDays: number;
+    backupOverdue: boolean;
+  };
+}
+
+/** The columns of "Service" that make a ServiceRecord, as raw SQL selects them. */
+export const SERVICE_COLUMNS = [
+  'id',
+  '"nodeId"',
+  'name',
+  '"displayName"',
+  'namespace',
+  'status',
+  'replicas',
+  '"readyReplicas"',
+  '"workloadType"',
+  'criticality',
+  '"lastSeenAt"',
+  '"slaGroupId"',
+  '"backupExpected"',
+  '"lastBackupAt"',
+  '"lastBackupStatus"',
+  '"backupMaxAgeDays"',
+  '"backupOverdue"',
+] as const;
+
+export interface ServiceRow {
+  id: string;
+  nodeId: string;
+  name: string;
+  displayName: string | null;
+  namespace: string | null;
+  status: ServiceStatus;
+  replicas: number | null;
+  readyReplicas: number | null;
+  workloadType: string | null;
+  criticality: string | null;
+  lastSeenAt: Date | null;
+  slaGroupId: string | null;
+  backupExpected: boolean;
+  lastBackupAt: Date | null;
+  lastBackupStatus: 'success' | 'failed' | 'partial' | null;
+  backupMaxAgeDays: number;
+  backupOverdue: boolean;
+}
+
+export function toServiceRecord(r: ServiceRow): ServiceRecord {
+  return {
+    id: r.id,
+    serviceName: r.name,
+    displayName: r.displayName,
+    nodeId: r.nodeId,
+    namespace: r.namespace,
+    status: r.status,
+    replicas: r.replicas,
+    readyReplicas: r.readyReplicas,
+    workloadType: r.workloadType,
+    criticality: r.criticality,
+    lastSeenAt: r.lastSeenAt,
+    slaGroupId: r.slaGroupId,
+    backupStatus: {
+      backupExpected: r.backupExpected,
+      lastBackupAt: r.lastBackupAt,
+      lastBackupStatus: r.lastBackupStatus,
+      backupMaxAgeDays: r.backupMaxAgeDays,
+      backupOverdue: r.backupOverdue,
+    },
+  };
+}

@@ -1,0 +1,347 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Prisma } from '../../generated/prisma/client.js';
+import type { Clock } from '../../infra/clock.js';
+import type { EventBus } from '../../infra/events.js';
+import type { Database } from '../../infra/prisma.js';
+import { AppError } from '../../lib/errors.js';
+import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pagination.js';
+import { targetUptime } from '../../lib/sla-targets.js';
+import type { ServiceStatus } from '../../lib/status-history.js';
+import { STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
+import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
+
+export const SLA_ALERT = 'sla:alert';
+
+export interface SlaAlertEvent {
+  scope: 'SERVICE' | 'GROUP' | 'BACKUP';
+  serviceId: string | null;
+  slaGroupId: string | null;
+  status: string;
+  message: string;
+  at: string;
+}
+
+export interface GroupRecord {
+  id: string;
+  name: string;
+  displayName: string;
+  tier: string;
+  targetUptime: number;
+  services: ServiceRecord[];
+}
+
+export interface NodeRecord {
+  id: string;
+  operatorVersion: string | null;
+  lastHeartbeatAt: Date | null;
+  status: 'ONLINE' | 'OFFLINE';
+  watchedServices: number;
+  healthyServices: number;
+  unhealthyServices: number;
+}
+
+export interface ServiceFilter {
+  nodeId?: string | null;
+  slaGroupId?: string | null;
+  status?: ServiceStatus | null;
+  namespace?: string | null;
+}
+
+export interface BackupReportInput {
+  target: { service: string } | { slaGroup: string } | { namespace: string };
+  nodeId?: string;
+  status: 'success' | 'failed' | 'partial';
+  sizeBytes?: number;
+  message?: string;
+  completedAt: Date;
+  reportId?: string;
+}
+
+export interface BackupReportAnswer {
+  success: true;
+  message: string;
+  affected: number;
+  services: string[];
+}
+
+const toGroup = (g: { id: string; name: string; displayName: string; tier: string; targetUptime: Prisma.Decimal | null }) => ({
+  id: g.id,
+  name: g.name,
+  displayName: g.displayName,
+  tier: g.tier,
+  targetUptime: targetUptime({ tier: g.tier, targetUptime: g.targetUptime === null ? null : Number(g.targetUptime) }),
+});
+
+/** Nodes, groups and services as the console and the agents see them; heartbeat, registration, backups, staleness. */
+export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: Redis; prefix: string; clock: Clock; events: EventBus; staleMs: number }) {
+  const { db, clock } = deps;
+
+  /** backupOverdue as api.md defines it, in SQL, for a given instant. */
+  const overdueSql = (now: string) =>
+    `("backupExpected" AND ("lastSuccessfulBackupAt" IS NULL OR "lastSuccessfulBackupAt" < ${now}::timestamptz - make_interval(days => "backupMaxAgeDays")))`;
+
+  function backupAlert(r: ServiceRow, at: Date): SlaAlertEvent {
+    return {
+      scope: 'BACKUP',
+      serviceId: r.id,
+      slaGroupId: r.slaGroupId,
+      status: r.backupOverdue ? 'OVERDUE' : 'RESOLVED',
+      message: r.backupOverdue
+        ? `no successful backup of ${r.name} on ${r.nodeId} in the last ${r.backupMaxAgeDays} day(s)`
+        : `backups of ${r.name} on ${r.nodeId} are current again`,
+      at: at.toISOString(),
+    };
+  }
+
+  return {
+    async heartbeat(input: { nodeId: string; version?: string; watchedServices?: number; healthyServices?: number; unhealthyServices?: number }): Promise<void> {
+      const now = clock.now();
+      await db.node.upsert({
+        where: { id: input.nodeId },
+        create: {
+          id: input.nodeId,
+          operatorVersion: input.version,
+          lastHeartbeatAt: now,
+          watchedServices: input.watchedServices ?? 0,
+          healthyServices: input.healthyServices ?? 0,
+          unhealthyServices: input.unhealthyServices ?? 0,
+        },
+        update: {
+          operatorVersion: input.version,
+          lastHeartbeatAt: now,
+          watchedServices: input.watchedServices,
+          healthyServices: input.healthyServices,
+          unhealthyServices: input.unhealthyServices,
+        },
+      });
+    },
+
+    /** A service from the agent's it-ops.yaml; answers whether it was new. */
+    async register(input: {
+      name: string;
+      nodeId: string;
+      displayName?: string;
+      namespace?: string;
+      criticality?: string;
+      backup?: { expected: boolean; maxAgeDays: number };
+    }): Promise<{ created: boolean; service: ServiceRecord }> {
+      const now = clock.now();
+      return db.$transaction(async (tx) => {
+        await tx.node.upsert({ where: { id: input.nodeId }, create: { id: input.nodeId }, update: {} });
+        const existing = await tx.service.findUnique({ where: { nodeId_name: { nodeId: input.nodeId, name: input.name } }, select: { id: true } });
+        const data = {
+          displayName: input.displayName,
+          namespace: input.namespace,
+          criticality: input.criticality,
+          backupExpected: input.backup?.expected,
+          backupMaxAgeDays: input.backup?.maxAgeDays,
+        };
+        const saved = await tx.service.upsert({
+          where: { nodeId_name: { nodeId: input.nodeId, name: input.name } },
+          create: { nodeId: input.nodeId, name: input.name, ...data },
+          update: data,
+        });
+        const [row] = await tx.$queryRawUnsafe<ServiceRow[]>(
+          `UPDATE "Service" SET "backupOverdue" = ${overdueSql('$2')} WHERE id = $1::uuid RETURNING ${SERVICE_COLUMNS.join(', ')}`,
+          saved.id,
+          now,
+        );
+        return { created: !existing, service: toServiceRecord(row!) };
+      });
+    },
+
+    async agentServices(nodeId: string) {
+      const services = await db.service.findMany({ where: { nodeId }, include: { slaGroup: { select: { name: true } } }, orderBy: { name: 'asc' } });
+      return services.map((s) => ({
+        name: s.name,
+        displayName: s.displayName,
+        namespace: s.namespace,
+        criticality: s.criticality,
+        slaGroup: s.slaGroup?.name ?? null,
+        operations: { backup: { expected: s.backupExpected, maxAgeDays: s.backupMaxAgeDays } },
+      }));
+    },
+
+    /** Every group with its services: two statements whatever the numbers. */
+    async groups(ids?: string[]): Promise<GroupRecord[]> {
+      const groups = await db.slaGroup.findMany({
+        where: ids ? { id: { in: ids } } : undefined,
+        include: { services: { orderBy: [{ nodeId: 'asc' }, { name: 'asc' }] } },
+        orderBy: { name: 'asc' },
+      });
+      return groups.map((g) => ({ ...toGroup(g), services: g.services.map(toServiceRecord) }));
+    },
+
+    async group(id: string): Promise<GroupRecord> {
+      const [g] = await this.groups([id]);
+      if (!g) throw new AppError('NOT_FOUND', `no SLA group with id ${id}`, { field: 'id' });
+      return g;
+    },
+
+    async services(filter: ServiceFilter | null | undefined, page: PageRequest | null | undefined): Promise<Page<ServiceRecord>> {
+      const p = resolvePage(page, ['name', 'lastSeenAt', 'status', 'nodeId'] as const, 'name', 'asc');
+      const where: Prisma.ServiceWhereInput = {
+        ...(filter?.nodeId ? { nodeId: filter.nodeId } : {}),
+        ...(filter?.slaGroupId ? { slaGroupId: filter.slaGroupId } : {}),
+        ...(filter?.status ? { status: filter.status } : {}),
+        ...(filter?.namespace ? { namespace: filter.namespace } : {}),
+      };
+      const [items, total] = await db.$transaction([
+        db.service.findMany({ where, orderBy: [{ [p.sort]: p.order }, { nodeId: 'asc' }, { id: 'asc' }], skip: p.skip, take: p.take }),
+        db.service.count({ where }),
+      ]);
+      return { items: items.map(toServiceRecord), pageInfo: pageInfo(total, p.page, p.limit) };
+    },
+
+    async service(id: string): Promise<ServiceRecord> {
+      const s = await db.service.findUnique({ where: { id } });
+      if (!s) throw new AppError('NOT_FOUND', `no service with id ${id}`, { field: 'id' });
+      return toServiceRecord(s);
+    },
+
+    async nodes(): Promise<NodeRecord[]> {
+      const now = clock.now().getTime();
+      const nodes = await db.node.findMany({ orderBy: { id: 'asc' } });
+      return nodes.map((n) => {
+        const last = Math.max(n.lastHeartbeatAt?.getTime() ?? 0, n.lastReportAt?.getTime() ?? 0);
+        return {
+          id: n.id,
+          operatorVersion: n.operatorVersion,
+          lastHeartbeatAt: n.lastHeartbeatAt,
+          status: now - last <= deps.staleMs ? 'ONLINE' : 'OFFLINE',
+          watchedServices: n.watchedServices,
+          healthyServices: n.healthyServices,
+          unhealthyServices: n.unhealthyServices,
+        };
+      });
+    },
+
+    /**
+     * Marks services whose newest report is older than the stale limit UNKNOWN,
+     * with the history row at the exact instant they went stale. Skips nodes
+     * whose report is being applied right now; they are taken at the next sweep.
+     */
+    async sweepStale(): Promise<number> {
+      const now = clock.now();
+      const { rows } = await deps.pool.query<ServiceRow & { prev_status: ServiceStatus }>(
+        `WITH stale AS (
+           SELECT id, status AS prev_status, "lastSeenAt" AS seen FROM "Service"
+           WHERE status <> 'UNKNOWN' AND "lastSeenAt" < $1::timestamptz - make_interval(secs => $2 / 1000.0)
+             AND pg_try_advisory_xact_lock(hashtext('opsgraph:node:' || "nodeId"))
+           FOR UPDATE SKIP LOCKED),
+         marked AS (
+           INSERT INTO "StatusChange" ("serviceId", at, status, "receivedAt")
+           SELECT id, seen + make_interval(secs => $2 / 1000.0), 'UNKNOWN', $1 FROM stale
+           ON CONFLICT ("serviceId", at) DO NOTHING)
+         UPDATE "Service" s SET status = 'UNKNOWN', "updatedAt" = $1 FROM stale WHERE s.id = stale.id
+         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, stale.prev_status`,
+        [now, deps.staleMs],
+      );
+      await Promise.all(
+        rows.map((r) =>
+          deps.events.publish<StatusChangedEvent>(STATUS_CHANGED, {
+            service: toServiceRecord(r),
+            previousStatus: r.prev_status,
+            status: 'UNKNOWN',
+            observedAt: new Date(r.lastSeenAt!.getTime() + deps.staleMs).toISOString(),
+          }),
+        ),
+      );
+      return rows.length;
+    },
+
+    /** Re-evaluates backupOverdue; an episode that starts or ends raises sla:alert once (the row flips once). */
+    async evaluateBackups(): Promise<number> {
+      const now = clock.now();
+      const { rows } = await deps.pool.query<ServiceRow>(
+        `UPDATE "Service" SET "backupOverdue" = ${overdueSql('$1')}, "updatedAt" = $1
+         WHERE "backupOverdue" IS DISTINCT FROM ${overdueSql('$1')}
+         RETURNING ${SERVICE_COLUMNS.join(', ')}`,
+        [now],
+      );
+      await Promise.all(rows.map((r) => deps.events.publish(SLA_ALERT, backupAlert(r, now))));
+      return rows.length;
+    },
+
+    /**
+     * A backup job's report, for one service, a group or a namespace. Idempotent:
+     * the same `reportId`, or the same body within a minute, records nothing new
+     * and gets the first answer again.
+     */
+    async recordBackup(input: BackupReportInput, delivery: string): Promise<BackupReportAnswer> {
+      const now = clock.now();
+      const bodyKey = `${deps.prefix}:backup:seen:${createHash('sha256').update(delivery).digest('hex')}`;
+      const seen = await deps.redis.get(bodyKey);
+      if (seen) return JSON.parse(seen) as BackupReportAnswer;
+
+      const t = input.target;
+      const where: Prisma.ServiceWhereInput =
+        'service' in t
+          ? { name: t.service, ...(input.nodeId ? { nodeId: input.nodeId } : {}) }
+          : 'slaGroup' in t
+            ? { slaGroup: { name: t.slaGroup }, ...(input.nodeId ? { nodeId: input.nodeId } : {}) }
+            : { namespace: t.namespace, ...(input.nodeId ? { nodeId: input.nodeId } : {}) };
+      const targets = await db.service.findMany({ where, select: { id: true, name: true }, orderBy: [{ name: 'asc' }, { nodeId: 'asc' }] });
+      if (!targets.length) {
+        const [field, value] = Object.entries(t)[0]!;
+        throw new AppError('NOT_FOUND', `no service matches ${field} "${value}"${input.nodeId ? ` on node ${input.nodeId}` : ''}`, { field, value });
+      }
+      const ids = targets.map((s) => s.id);
+      const changed = await db.$transaction(async (tx) => {
+        const inserted = await tx.$queryRawUnsafe<{ serviceId: string }[]>(
+          `INSERT INTO "BackupReport" (id, "serviceId", status, "sizeBytes", message, "completedAt", "receivedAt", "reportId")
+           SELECT gen_random_uuid(), id, $2::"BackupOutcome", $3, $4, $5, $6, $7 FROM unnest($1::uuid[]) AS t(id)
+           ON CONFLICT ("reportId", "serviceId") DO NOTHING
+           RETURNING "serviceId"`,
+          ids,
+          input.status,
+          input.sizeBytes ?? null,
+          input.message ?? null,
+          input.completedAt,
+          now,
+          input.reportId ?? null,
+        );
+        if (!inserted.length) return [];
+        // One UPDATE: a row changed twice in one statement (two CTEs) keeps only one of the changes.
+        return tx.$queryRawUnsafe<(ServiceRow & { was_overdue: boolean })[]>(
+          `WITH prev AS (SELECT id, "backupOverdue" AS was_overdue FROM "Service" WHERE id = ANY($1::uuid[]) FOR UPDATE),
+           next AS (
+             SELECT s.id,
+               CASE WHEN s."lastBackupAt" IS NULL OR $3 >= s."lastBackupAt" THEN $2::"BackupOutcome" ELSE s."lastBackupStatus" END AS last_status,
+               GREATEST(s."lastBackupAt", $3) AS last_at,
+               CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $3) ELSE s."lastSuccessfulBackupAt" END AS last_success
+             FROM "Service" s JOIN prev ON prev.id = s.id)
+           UPDATE "Service" s SET
+             "lastBackupStatus" = next.last_status,
+             "lastBackupAt" = next.last_at,
+             "lastSuccessfulBackupAt" = next.last_success,
+             "backupOverdue" = s."backupExpected" AND (next.last_success IS NULL OR next.last_success < $4::timestamptz - make_interval(days => s."backupMaxAgeDays")),
+             "updatedAt" = $4
+           FROM next JOIN prev ON prev.id = next.id
+           WHERE s.id = next.id
+           RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, prev.was_overdue`,
+          inserted.map((r) => r.serviceId),
+          input.status,
+          input.completedAt,
+          now,
+        );
+      });
+      await Promise.all(changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => deps.events.publish(SLA_ALERT, backupAlert(r, now))));
+      const names = [...new Set(targets.map((s) => s.name))];
+      const answer: BackupReportAnswer = { success: true, message: `backup report recorded for ${targets.length} services`, affected: targets.length, services: names };
+      await deps.redis.set(bodyKey, JSON.stringify(answer), 'EX', 60);
+      return answer;
+    },
+
+    /** Drops kept reports older than the replay window (plus an hour): no report can be merged with them any more. */
+    async pruneObservations(replayHours: number): Promise<number> {
+      const cutoff = new Date(clock.now().getTime() - (replayHours + 1) * 3_600_000);
+      const res = await deps.pool.query(`DELETE FROM "StatusObservation" WHERE "observedAt" < $1`, [cutoff]);
+      return res.rowCount ?? 0;
+    },
+  };
+}
+
+export type FleetService = ReturnType<typeof createFleetService>;
