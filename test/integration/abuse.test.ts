@@ -50,6 +50,9 @@ describe('rate limits shared by instances', () => {
     expect(seen.map((s) => s.status)).toEqual([...Array(8).fill(200), 429, 429]);
     // Remaining counts down across both instances: one shared budget. The 8 before this test: tokenFor's logins do not count (anonymous budget).
     expect(seen.slice(0, 8).map((s) => Number(s.remaining))).toEqual([7, 6, 5, 4, 3, 2, 1, 0]);
+    // The first refusal of the window is kept in the security log (once, not per refused request).
+    const events = await a.app.db.prisma.securityEvent.findMany({ where: { type: 'rate_limited' } });
+    expect(events.filter((e) => (e.details as { class?: string }).class === 'graphql')).toHaveLength(1);
     const reset = Number(seen[0]!.reset);
     expect(reset).toBeGreaterThan(Date.now() / 1000);
     expect(reset).toBeLessThanOrEqual(Date.now() / 1000 + 61);

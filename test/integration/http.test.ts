@@ -135,3 +135,22 @@ describe('REST edge', () => {
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
   });
 });
+
+describe('production defaults', () => {
+  const introspect = (url: string) =>
+    fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }) });
+  const landing = (url: string) => fetch(`${url}/graphql`, { headers: { accept: 'text/html' } });
+
+  it('turns introspection and the landing page off in production unless enabled', async () => {
+    const secret = { JWT_SECRET: 'a-production-secret-of-at-least-32-chars' };
+    const [prod, prodOn] = await Promise.all([
+      env.startApp({ role: 'api', overrides: { NODE_ENV: 'production', ...secret } }),
+      env.startApp({ role: 'api', overrides: { NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', ...secret } }),
+    ]);
+    expect((await introspect(prod.url)).status).toBe(400);
+    expect((await landing(prod.url)).headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+    expect((await introspect(prodOn.url)).status).toBe(200);
+    expect((await introspect(api.url)).status).toBe(200);
+    expect((await landing(api.url)).headers.get('content-type')).toMatch(/text\/html/);
+  });
+});
