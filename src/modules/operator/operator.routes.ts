@@ -83,6 +83,15 @@ const backupBody = z
     }
   });
 
+/** Every route here is for agents' API keys and spends the agent budget. */
+const agentRoute = (method: RouteDef['method'], path: string, handler: RouteDef['handler']): RouteDef => ({
+  method,
+  path,
+  access: 'AGENT',
+  rateLimit: 'agent',
+  handler,
+});
+
 /**
  * The agents' REST API (seed 003): API keys only, the agent rate limit, and a key
  * bound to a node may only speak for that node.
@@ -106,80 +115,50 @@ export function operatorRoutes(deps: {
   }
 
   return [
-    {
-      method: 'post',
-      path: '/operator/status',
-      access: 'AGENT',
-      rateLimit: 'agent',
-      handler: async (req, res) => {
-        const body = parseInput(status, req.body);
-        assertNodeAccess(req.principal, body.nodeId);
-        const result = await deps.ingest.ingest({ ...body, observedAt: checkInstant(body.observedAt, 'observedAt') });
-        res.json({ success: true, ...result });
-      },
-    },
-    {
-      method: 'post',
-      path: '/operator/heartbeat',
-      access: 'AGENT',
-      rateLimit: 'agent',
-      handler: async (req, res) => {
-        const body = parseInput(heartbeatBody, req.body);
-        assertNodeAccess(req.principal, body.nodeId);
-        await deps.fleet.heartbeat(body);
-        res.json({ success: true });
-      },
-    },
-    {
-      method: 'post',
-      path: '/operator/register',
-      access: 'AGENT',
-      rateLimit: 'agent',
-      handler: async (req, res) => {
-        const body = parseInput(registerBody, req.body);
-        assertNodeAccess(req.principal, body.nodeId);
-        const { created, service } = await deps.fleet.register({ ...body, backup: body.operations?.backup });
-        res.status(created ? 201 : 200).json({ success: true, service });
-      },
-    },
-    {
-      method: 'get',
-      path: '/operator/services',
-      access: 'AGENT',
-      rateLimit: 'agent',
-      handler: async (req, res) => {
-        const { nodeId: id } = parseInput(z.object({ nodeId }), req.query, 'query');
-        assertNodeAccess(req.principal, id);
-        res.json({ success: true, services: await deps.fleet.agentServices(id) });
-      },
-    },
-    {
-      method: 'post',
-      path: '/backup/report',
-      access: 'AGENT',
-      rateLimit: 'agent',
-      handler: async (req, res) => {
-        const body = parseInput(backupBody, req.body);
-        const principal = req.principal;
-        if (body.nodeId) assertNodeAccess(principal, body.nodeId);
-        // A key bound to a node reports for that node's services only, named or not.
-        const node = body.nodeId ?? (principal?.kind === 'apiKey' ? principal.nodeId ?? undefined : undefined);
-        const target = body.service !== undefined ? { service: body.service } : body.slaGroup !== undefined ? { slaGroup: body.slaGroup } : { namespace: body.namespace! };
-        const answer = await deps.fleet.recordBackup(
-          {
-            target,
-            nodeId: node,
-            status: body.status,
-            sizeBytes: body.sizeBytes,
-            message: body.message,
-            completedAt: checkInstant(body.completedAt, 'completedAt'),
-            reportId: body.reportId,
-          },
-          // Deliveries are the same when the same key sent the same body, whatever defaults filled in.
-          `${principal?.kind === 'apiKey' ? principal.keyId : 'anonymous'}\n${JSON.stringify(req.body)}`,
-        );
-        res.json(answer);
-      },
-    },
+    agentRoute('post', '/operator/status', async (req, res) => {
+      const body = parseInput(status, req.body);
+      assertNodeAccess(req.principal, body.nodeId);
+      const result = await deps.ingest.ingest({ ...body, observedAt: checkInstant(body.observedAt, 'observedAt') });
+      res.json({ success: true, ...result });
+    }),
+    agentRoute('post', '/operator/heartbeat', async (req, res) => {
+      const body = parseInput(heartbeatBody, req.body);
+      assertNodeAccess(req.principal, body.nodeId);
+      await deps.fleet.heartbeat(body);
+      res.json({ success: true });
+    }),
+    agentRoute('post', '/operator/register', async (req, res) => {
+      const body = parseInput(registerBody, req.body);
+      assertNodeAccess(req.principal, body.nodeId);
+      const { created, service } = await deps.fleet.register({ ...body, backup: body.operations?.backup });
+      res.status(created ? 201 : 200).json({ success: true, service });
+    }),
+    agentRoute('get', '/operator/services', async (req, res) => {
+      const { nodeId: id } = parseInput(z.object({ nodeId }), req.query, 'query');
+      assertNodeAccess(req.principal, id);
+      res.json({ success: true, services: await deps.fleet.agentServices(id) });
+    }),
+    agentRoute('post', '/backup/report', async (req, res) => {
+      const body = parseInput(backupBody, req.body);
+      const principal = req.principal;
+      if (body.nodeId) assertNodeAccess(principal, body.nodeId);
+      // A key bound to a node reports for that node's services only, named or not.
+      const node = body.nodeId ?? (principal?.kind === 'apiKey' ? principal.nodeId ?? undefined : undefined);
+      const target = body.service !== undefined ? { service: body.service } : body.slaGroup !== undefined ? { slaGroup: body.slaGroup } : { namespace: body.namespace! };
+      const answer = await deps.fleet.recordBackup(
+        {
+          target,
+          nodeId: node,
+          status: body.status,
+          sizeBytes: body.sizeBytes,
+          message: body.message,
+          completedAt: checkInstant(body.completedAt, 'completedAt'),
+          reportId: body.reportId,
+        },
+        // Deliveries are the same when the same key sent the same body, whatever defaults filled in.
+        `${principal?.kind === 'apiKey' ? principal.keyId : 'anonymous'}\n${JSON.stringify(req.body)}`,
+      );
+      res.json(answer);
+    }),
   ];
 }

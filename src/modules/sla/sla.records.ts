@@ -1,3 +1,4 @@
+import type { Service } from '../../generated/prisma/client.js';
 import type { ServiceStatus } from '../../lib/status-history.js';
 
 /** A service as GraphQL, REST and events show it: one shape, from one mapping. */
@@ -44,25 +45,27 @@ export const SERVICE_COLUMNS = [
   '"backupOverdue"',
 ] as const;
 
-export interface ServiceRow {
-  id: string;
-  nodeId: string;
-  name: string;
-  displayName: string | null;
-  namespace: string | null;
-  status: ServiceStatus;
-  replicas: number | null;
-  readyReplicas: number | null;
-  workloadType: string | null;
-  criticality: string | null;
-  lastSeenAt: Date | null;
-  slaGroupId: string | null;
-  backupExpected: boolean;
-  lastBackupAt: Date | null;
-  lastBackupStatus: 'success' | 'failed' | 'partial' | null;
-  backupMaxAgeDays: number;
-  backupOverdue: boolean;
-}
+/** The columns above, as the database gives them. */
+export type ServiceRow = Pick<
+  Service,
+  | 'id'
+  | 'nodeId'
+  | 'name'
+  | 'displayName'
+  | 'namespace'
+  | 'status'
+  | 'replicas'
+  | 'readyReplicas'
+  | 'workloadType'
+  | 'criticality'
+  | 'lastSeenAt'
+  | 'slaGroupId'
+  | 'backupExpected'
+  | 'lastBackupAt'
+  | 'lastBackupStatus'
+  | 'backupMaxAgeDays'
+  | 'backupOverdue'
+>;
 
 export function toServiceRecord(r: ServiceRow): ServiceRecord {
   return {
