@@ -105,7 +105,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   async function startApi(): Promise<string> {
     await events.start();
-    graphql = await createGraphQLServer({ schema, events, logger, config, authenticator, security, clock });
+    graphql = await createGraphQLServer({ schema, events, logger, config, authenticator, security, limiter, clock });
     const extras = [];
     if (config.BULL_BOARD_ENABLED) {
       const board = new ExpressAdapter();

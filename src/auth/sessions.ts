@@ -24,8 +24,9 @@ export const normalizeEmail = (email: string) => email.trim().toLowerCase();
  *
  * Refresh tokens rotate on every use and stay in their family; presenting one
  * that was already used means it leaked (or two tabs raced), so the whole family
- * is revoked and the person logs in again. The "used" mark is set by one
- * conditional UPDATE, so of two concurrent refreshes exactly one wins.
+ * is revoked and the person logs in again. Everything that touches a family
+ * runs under a lock on it, so of two concurrent refreshes exactly one wins and
+ * a revoked family stays revoked.
  *
  * Brute force: `LOGIN_MAX_FAILURES` failures for one email from one client in
  * `LOGIN_LOCKOUT_MINUTES` lock that pair for as long; counted in Redis so every
@@ -92,21 +93,35 @@ export function createSessions(deps: {
     async refresh(refreshToken: string, ip: string | undefined): Promise<Session> {
       const tokenHash = sha256(refreshToken);
       const now = deps.clock.now();
-      const claimed = await deps.db.refreshToken.updateMany({
-        where: { tokenHash, usedAt: null, revokedAt: null, expiresAt: { gt: now } },
-        data: { usedAt: now },
+      const found = await deps.db.refreshToken.findUnique({ where: { tokenHash }, select: { familyId: true } });
+      if (!found) throw new AppError('UNAUTHENTICATED', 'invalid or expired refresh token');
+      // One family at a time: claiming a token, issuing its successor and revoking on reuse
+      // cannot interleave, so a revoked family never gains a live token afterwards.
+      const outcome = await deps.db.$transaction(async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`opsgraph:refresh:${found.familyId}`}))`;
+        const row = await tx.refreshToken.findUniqueOrThrow({ where: { tokenHash }, include: { user: true } });
+        if (row.usedAt) {
+          await tx.refreshToken.updateMany({ where: { familyId: row.familyId, revokedAt: null }, data: { revokedAt: now } });
+          return { kind: 'reused', email: row.user.email } as const;
+        }
+        if (row.revokedAt || row.expiresAt <= now || row.user.disabled) return { kind: 'refused' } as const;
+        await tx.refreshToken.update({ where: { id: row.id }, data: { usedAt: now } });
+        const next = newRefreshToken();
+        const expiresAt = new Date(now.getTime() + deps.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
+        await tx.refreshToken.create({ data: { userId: row.userId, familyId: row.familyId, tokenHash: next.hash, expiresAt, createdAt: now } });
+        return { kind: 'renewed', user: row.user, refreshToken: next.token } as const;
       });
-      const row = await deps.db.refreshToken.findUnique({ where: { tokenHash }, include: { user: true } });
-      if (claimed.count === 1 && row && !row.user.disabled) return issue(row.user, row.familyId);
-      if (row && claimed.count === 0 && row.usedAt && !row.revokedAt) {
-        await deps.db.refreshToken.updateMany({ where: { familyId: row.familyId, revokedAt: null }, data: { revokedAt: now } });
-        await deps.security.record('refresh_token_reuse', { ip, actor: row.user.email, details: { familyId: row.familyId } });
+      if (outcome.kind === 'reused') {
+        await deps.security.record('refresh_token_reuse', { ip, actor: outcome.email, details: { familyId: found.familyId } });
       }
-      throw new AppError('UNAUTHENTICATED', 'invalid or expired refresh token');
+      if (outcome.kind !== 'renewed') throw new AppError('UNAUTHENTICATED', 'invalid or expired refresh token');
+      const access = await deps.tokens.sign(outcome.user);
+      return { token: access.token, refreshToken: outcome.refreshToken, user: { id: outcome.user.id, email: outcome.user.email, role: outcome.user.role } };
     },
 
     /** Ends the session the refresh token belongs to (its whole family). Idempotent. */
     async logout(refreshToken: string): Promise<boolean> {
+      // Revoking is idempotent and only ever adds revocations, so it needs no family lock.
       const row = await deps.db.refreshToken.findUnique({ where: { tokenHash: sha256(refreshToken) } });
       if (row) await deps.db.refreshToken.updateMany({ where: { familyId: row.familyId, revokedAt: null }, data: { revokedAt: deps.clock.now() } });
       return true;

@@ -3,7 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { RequestHandler } from 'express';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -13,6 +13,8 @@ import type { Config } from '../config.js';
 import type { Clock } from '../infra/clock.js';
 import type { EventBus } from '../infra/events.js';
 import type { Logger } from '../infra/logger.js';
+import type { RateLimiter } from '../infra/ratelimit.js';
+import { clientKey } from '../lib/ip.js';
 import type { SecurityService } from '../modules/security/security.service.js';
 import type { GraphQLContext } from './context.js';
 import { formatGraphQLError } from './errors.js';
@@ -37,6 +39,7 @@ type WsExtra = {
   socket: WebSocket;
   request: IncomingMessage;
   requestId?: string;
+  authorization?: string;
   principal?: Principal;
   expiry?: NodeJS.Timeout;
   operations?: Set<string>;
@@ -49,6 +52,7 @@ export async function createGraphQLServer(deps: {
   config: Config;
   authenticator: Authenticator;
   security: SecurityService;
+  limiter: RateLimiter;
   clock: Clock;
 }): Promise<GraphQLServer> {
   const { config } = deps;
@@ -103,6 +107,7 @@ export async function createGraphQLServer(deps: {
               const principal = authorization ? await deps.authenticator.authenticate(authorization, ip) : undefined;
               if (!principal) throw new Error('no token');
               ctx.extra.principal = principal;
+              ctx.extra.authorization = authorization;
               ctx.extra.requestId = randomUUID();
               ctx.extra.operations = new Set();
               if (principal.kind === 'user') {
@@ -117,28 +122,50 @@ export async function createGraphQLServer(deps: {
             }
           },
           onClose: (ctx) => clearTimeout(ctx.extra.expiry),
-          // The same limits as HTTP, plus a cap on live operations per connection.
-          onSubscribe: (ctx, id, payload) => {
+          // Subscriptions only (queries and mutations go over HTTP), with the same limits, the same
+          // rate budget and a fresh look at the caller: a user disabled since connecting is refused.
+          onSubscribe: async (ctx, id, payload) => {
             const ops = ctx.extra.operations!;
             if (ops.size >= config.WS_MAX_SUBSCRIPTIONS) {
               return reject(`at most ${config.WS_MAX_SUBSCRIPTIONS} subscriptions per connection`, 'BAD_USER_INPUT');
             }
+            // The slot is taken before the first await, so a burst cannot slip past the cap.
+            ops.add(id);
+            const refuse = (message: string, code?: string) => {
+              ops.delete(id);
+              return reject(message, code);
+            };
             let document: DocumentNode;
             try {
               document = parse(payload.query, parseLimits(config));
             } catch (err) {
-              return reject((err as Error).message, 'GRAPHQL_PARSE_FAILED');
+              return refuse((err as Error).message, 'GRAPHQL_PARSE_FAILED');
             }
             const errors = validate(deps.schema, document, [...specifiedRules, ...rules]);
-            // Returned as GraphQLErrors; onError below formats them like every other error.
-            if (errors.length) return errors.map((e) => (e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })));
-            ops.add(id);
+            if (errors.length) {
+              ops.delete(id);
+              // Returned as GraphQLErrors; onError below formats them like every other error.
+              return errors.map((e) => (e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })));
+            }
+            if (getOperationAST(document, payload.operationName)?.operation !== 'subscription') {
+              return refuse('only subscriptions are served over WebSocket; send queries and mutations to POST /graphql', 'BAD_USER_INPUT');
+            }
+            const ip = ctx.extra.request.socket.remoteAddress;
+            try {
+              ctx.extra.principal = await deps.authenticator.authenticate(ctx.extra.authorization, ip);
+            } catch {
+              ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden');
+              return refuse('authentication is no longer valid', 'UNAUTHENTICATED');
+            }
+            const p = ctx.extra.principal;
+            const budget = await deps.limiter.hit('graphql', p?.kind === 'user' ? `user:${p.userId}` : `ip:${clientKey(ip)}`, config.RATE_LIMIT_GRAPHQL);
+            if (!budget.allowed) return refuse('Rate limit exceeded', 'RATE_LIMITED');
             const context: GraphQLContext = {
               requestId: ctx.extra.requestId!,
               logger: deps.logger.child({ reqId: ctx.extra.requestId, transport: 'ws' }),
               events: deps.events,
               principal: ctx.extra.principal,
-              ip: ctx.extra.request.socket.remoteAddress,
+              ip,
             };
             return { schema: deps.schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue: context };
           },

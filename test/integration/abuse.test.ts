@@ -2,8 +2,8 @@ import { print } from 'graphql';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessTokens } from '../../src/auth/tokens.js';
-import { LoginDocument, MeDocument, OpsEventsDocument } from '../generated/graphql.js';
-import { bearer, createTestEnv, gql, tokenFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
+import { CreateUserDocument, LoginDocument, MeDocument, OpsEventsDocument, UpdateUserDocument } from '../generated/graphql.js';
+import { bearer, createTestEnv, login, gql, tokenFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
 
 let env: TestEnv;
 let limited: TestEnv;
@@ -148,6 +148,25 @@ describe('WebSocket authentication', () => {
     expect(code).toBe(4403);
     expect(at - started).toBeGreaterThan(500);
     expect(at - started).toBeLessThan(2_500);
+  });
+
+  it('serves only subscriptions, and looks at the caller again for each one', async () => {
+    const email = 'ws-disabled@opsgraph.test';
+    const admin = await tokenFor(api, 'ADMIN');
+    const created = await gql(api.url, CreateUserDocument, { input: { email, password: 'a-long-enough-password', role: 'VIEWER' } }, bearer(admin));
+    const token = (await login(api.url, email, 'a-long-enough-password')).token;
+    const client = wsClient(api.wsUrl, { authorization: `Bearer ${token}` });
+    const first = (query: string) =>
+      new Promise<unknown>((resolve) => client.subscribe({ query }, { next: resolve, error: resolve, complete: () => resolve(null) }));
+    try {
+      expect(JSON.stringify(await first('{ __typename }'))).toMatch(/only subscriptions/);
+      await gql(api.url, UpdateUserDocument, { id: created.data!.createUser.id, input: { disabled: true } }, bearer(admin));
+      // Refused, and the connection is closed 4403.
+      const outcome = (await first(print(OpsEventsDocument))) as { code?: number };
+      expect(outcome.code === 4403 || JSON.stringify(outcome).includes('UNAUTHENTICATED')).toBe(true);
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('caps live subscriptions per connection', async () => {

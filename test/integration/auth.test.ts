@@ -121,7 +121,10 @@ describe('refresh tokens', () => {
     const u = await newUser('dave@example.com');
     const s = await login(api.url, u.email, u.password);
     const results = await Promise.all([1, 2, 3].map(() => gql(api.url, RefreshTokenDocument, { refreshToken: s.refreshToken })));
-    expect(results.filter((r) => r.data?.refreshToken).length).toBe(1);
+    const winners = results.filter((r) => r.data?.refreshToken);
+    expect(winners.length).toBe(1);
+    // The losers presented a used token: the family is revoked, the winner's successor with it.
+    expect(code(await gql(api.url, RefreshTokenDocument, { refreshToken: winners[0]!.data!.refreshToken.refreshToken }))).toBe('UNAUTHENTICATED');
   });
 
   it('logout ends the session', async () => {

@@ -202,6 +202,16 @@ describe('history', () => {
     expect(await history(node)).toHaveLength(2);
   });
 
+  it('keeps the stale instant of a silence when the next report comes late and no sweep ran in between', async () => {
+    const node = 'org/late-after-silence';
+    await agent(a, key).status({ nodeId: node, observedAt: at(0), services: [{ name: 'svc', status: 'OPERATIONAL' }] });
+    const t0 = at(0);
+    clock.advance(7 * 60_000);
+    await agent(a, key).status({ nodeId: node, observedAt: at(-120), services: [{ name: 'svc', status: 'OPERATIONAL' }] });
+    const h = await history(node);
+    expect(h).toEqual([`svc@${t0}=OPERATIONAL`, `svc@${new Date(Date.parse(t0) + 90_000).toISOString()}=UNKNOWN`, `svc@${at(-120)}=OPERATIONAL`, `svc@${at(-30)}=UNKNOWN`].sort());
+  });
+
   it('1,000 reports shuffled and duplicated leave the same history and state as in order', async () => {
     const start = clock.now().getTime() - 20 * 3_600_000;
     const names = ['api', 'db', 'queue'];

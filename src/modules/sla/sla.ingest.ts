@@ -126,11 +126,15 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
 
   /** The history of `ids` from instant `t` on, recomputed from the kept reports; returns each service's status now. */
   async function recompute(db: pg.PoolClient, ids: string[], t: Date, now: Date): Promise<Map<string, { status: ServiceStatus; reported: ServiceStatus }>> {
-    const from = new Date(t.getTime() - staleMs);
+    // The context is the newest report before t, however old: its stale instant may still lie ahead of it.
     const [{ rows: obs }, { rows: before }] = await Promise.all([
       db.query<{ serviceId: string; observedAt: Date; status: ServiceStatus }>(
-        `SELECT "serviceId", "observedAt", status FROM "StatusObservation" WHERE "serviceId" = ANY($1::uuid[]) AND "observedAt" >= $2 ORDER BY "serviceId", "observedAt"`,
-        [ids, from],
+        `(SELECT DISTINCT ON ("serviceId") "serviceId", "observedAt", status FROM "StatusObservation"
+            WHERE "serviceId" = ANY($1::uuid[]) AND "observedAt" < $2 ORDER BY "serviceId", "observedAt" DESC)
+         UNION ALL
+         (SELECT "serviceId", "observedAt", status FROM "StatusObservation" WHERE "serviceId" = ANY($1::uuid[]) AND "observedAt" >= $2)
+         ORDER BY 1, 2`,
+        [ids, t],
       ),
       db.query<{ serviceId: string }>(`SELECT DISTINCT "serviceId" FROM "StatusChange" WHERE "serviceId" = ANY($1::uuid[]) AND at < $2`, [ids, t]),
     ]);
@@ -141,15 +145,20 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
     const changes: (Change & { serviceId: string })[] = [];
     const current = new Map<string, { status: ServiceStatus; reported: ServiceStatus }>();
     for (const [id, list] of byService) {
-      const earlier = list.filter((o) => o.at < t.getTime());
-      const later = list.filter((o) => o.at >= t.getTime());
-      const last = earlier.at(-1);
+      const last = list[0] && list[0].at < t.getTime() ? list[0] : undefined;
+      const later = last ? list.slice(1) : list;
+      // Reports older than the replay window are gone; then only the history says whether anything came before.
       const context: Context = last ? { lastAt: last.at, status: last.status } : { lastAt: null, status: hadHistory.has(id) ? 'UNKNOWN' : null };
       for (const c of changesFrom(later, staleMs, context, now.getTime())) changes.push({ serviceId: id, ...c });
       const newest = list.at(-1)!;
       current.set(id, { status: now.getTime() - newest.at > staleMs ? 'UNKNOWN' : newest.status, reported: newest.status });
     }
-    await db.query(`DELETE FROM "StatusChange" WHERE "serviceId" = ANY($1::uuid[]) AND at >= $2`, [ids, t]);
+    // Everything after the context report is recomputed: its stale marker may fall before t.
+    await db.query(
+      `DELETE FROM "StatusChange" c USING unnest($1::uuid[], $2::timestamptz[]) AS f(id, after)
+       WHERE c."serviceId" = f.id AND c.at > f.after`,
+      [[...byService.keys()], [...byService.values()].map((l) => new Date(l[0] && l[0].at < t.getTime() ? l[0].at : t.getTime() - 1))],
+    );
     await insertChanges(db, changes, now);
     await db.query(
       `UPDATE "Service" s SET status = c.status, "reportedStatus" = c.reported

@@ -335,9 +335,12 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
       return answer;
     },
 
-    /** Drops kept reports older than the replay window (plus an hour): no report can be merged with them any more. */
+    /**
+     * Drops kept reports that no accepted report can be merged with any more: older than the
+     * replay window plus the stale limit (a late report's context), plus an hour of margin.
+     */
     async pruneObservations(replayHours: number): Promise<number> {
-      const cutoff = new Date(clock.now().getTime() - (replayHours + 1) * 3_600_000);
+      const cutoff = new Date(clock.now().getTime() - (replayHours + 1) * 3_600_000 - deps.staleMs);
       const res = await deps.pool.query(`DELETE FROM "StatusObservation" WHERE "observedAt" < $1`, [cutoff]);
       return res.rowCount ?? 0;
     },
