@@ -104,12 +104,15 @@ export function operatorRoutes(deps: {
 }): RouteDef[] {
   const status = statusBody(deps.config.MAX_SERVICES_PER_REPORT);
 
-  /** Reports may replay what an agent buffered, up to the replay window, and run at most a minute ahead. */
-  function checkInstant(at: Date | undefined, field: string): Date {
+  /**
+   * Status reports may replay what an agent buffered, up to the replay window; a backup's
+   * completion time may be any age (a job may retry long after). Neither runs over a minute ahead.
+   */
+  function checkInstant(at: Date | undefined, field: string, replayLimit: boolean): Date {
     const now = deps.clock.now();
     if (!at) return now;
     const oldest = now.getTime() - deps.config.REPORT_REPLAY_HOURS * 3_600_000;
-    if (at.getTime() < oldest) throw new AppError('BAD_USER_INPUT', `${field} is more than ${deps.config.REPORT_REPLAY_HOURS} h old`, { field });
+    if (replayLimit && at.getTime() < oldest) throw new AppError('BAD_USER_INPUT', `${field} is more than ${deps.config.REPORT_REPLAY_HOURS} h old`, { field });
     if (at.getTime() > now.getTime() + 60_000) throw new AppError('BAD_USER_INPUT', `${field} is more than 60 s in the future`, { field });
     return at;
   }
@@ -118,7 +121,7 @@ export function operatorRoutes(deps: {
     agentRoute('post', '/operator/status', async (req, res) => {
       const body = parseInput(status, req.body);
       assertNodeAccess(req.principal, body.nodeId);
-      const result = await deps.ingest.ingest({ ...body, observedAt: checkInstant(body.observedAt, 'observedAt') });
+      const result = await deps.ingest.ingest({ ...body, observedAt: checkInstant(body.observedAt, 'observedAt', true) });
       res.json({ success: true, ...result });
     }),
     agentRoute('post', '/operator/heartbeat', async (req, res) => {
@@ -152,7 +155,7 @@ export function operatorRoutes(deps: {
           status: body.status,
           sizeBytes: body.sizeBytes,
           message: body.message,
-          completedAt: checkInstant(body.completedAt, 'completedAt'),
+          completedAt: checkInstant(body.completedAt, 'completedAt', false),
           reportId: body.reportId,
         },
         // Deliveries are the same when the same key sent the same body, whatever defaults filled in.

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
+import type { Logger } from '../../infra/logger.js';
 import { changesFrom, type Change, type Context, type Observation, type ServiceStatus } from '../../lib/status-history.js';
 import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
 
@@ -42,29 +43,44 @@ type UpsertRow = ServiceRow & { prev_status: ServiceStatus | null; prev_reported
  * replayed or tied report recomputes the history of its services from the kept
  * reports from its instant on, so the result is the same as in-order delivery.
  */
-export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: EventBus; staleMs: number }) {
+/** Publishes events of a committed change; a Redis hiccup is logged, never turned into an error for the caller. */
+export async function publishAll(deps: { events: EventBus; logger: Logger }, type: string, events: readonly unknown[]): Promise<void> {
+  const results = await Promise.allSettled(events.map((e) => deps.events.publish(type, e)));
+  const failed = results.filter((r) => r.status === 'rejected');
+  if (failed.length) deps.logger.warn({ type, failed: failed.length, err: String((failed[0] as PromiseRejectedResult).reason) }, 'could not publish events');
+}
+
+export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger; staleMs: number }) {
   const { staleMs } = deps;
 
+  /**
+   * Groups named by the report: created when new, their details updated only when they differ.
+   * INSERT ... DO NOTHING takes no lock on existing rows, so nodes sharing a group do not queue
+   * behind each other; the final SELECT is a new statement and sees groups another report just made.
+   */
   async function upsertGroups(db: pg.PoolClient, report: StatusReport): Promise<Map<string, string>> {
     const given = new Map(report.slaGroups.map((g) => [g.name, g]));
-    const names = [...new Set([...given.keys(), ...report.services.flatMap((s) => (s.slaGroup ? [s.slaGroup] : []))])];
+    const names = [...new Set([...given.keys(), ...report.services.flatMap((s) => (s.slaGroup ? [s.slaGroup] : []))])].sort();
     if (!names.length) return new Map();
-    const { rows } = await db.query<{ id: string; name: string }>(
-      `WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS g(name, display, tier)),
-       ins AS (
-         INSERT INTO "SlaGroup" (id, name, "displayName", tier, "createdAt", "updatedAt")
-         SELECT gen_random_uuid(), name, COALESCE(display, name), COALESCE(tier, 'standard'), $4, $4 FROM input
-         ON CONFLICT (name) DO UPDATE SET
-           "displayName" = COALESCE((SELECT display FROM input WHERE input.name = EXCLUDED.name), "SlaGroup"."displayName"),
-           tier = COALESCE((SELECT tier FROM input WHERE input.name = EXCLUDED.name), "SlaGroup".tier),
-           "updatedAt" = $4
-         WHERE ("SlaGroup"."displayName", "SlaGroup".tier) IS DISTINCT FROM (
-           COALESCE((SELECT display FROM input WHERE input.name = EXCLUDED.name), "SlaGroup"."displayName"),
-           COALESCE((SELECT tier FROM input WHERE input.name = EXCLUDED.name), "SlaGroup".tier))
-         RETURNING id, name)
-       SELECT id, name FROM ins UNION SELECT id, name FROM "SlaGroup" WHERE name = ANY($1::text[])`,
-      [names, names.map((n) => given.get(n)?.displayName ?? null), names.map((n) => given.get(n)?.tier ?? null), deps.clock.now()],
+    const display = names.map((n) => given.get(n)?.displayName ?? null);
+    const tier = names.map((n) => given.get(n)?.tier ?? null);
+    const now = deps.clock.now();
+    await db.query(
+      `INSERT INTO "SlaGroup" (id, name, "displayName", tier, "createdAt", "updatedAt")
+       SELECT gen_random_uuid(), name, COALESCE(display, name), COALESCE(tier, 'standard'), $4, $4
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS g(name, display, tier)
+       ON CONFLICT (name) DO NOTHING`,
+      [names, display, tier, now],
     );
+    if (given.size) {
+      await db.query(
+        `UPDATE "SlaGroup" g SET "displayName" = COALESCE(i.display, g."displayName"), tier = COALESCE(i.tier, g.tier), "updatedAt" = $4
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS i(name, display, tier)
+         WHERE g.name = i.name AND (g."displayName", g.tier) IS DISTINCT FROM (COALESCE(i.display, g."displayName"), COALESCE(i.tier, g.tier))`,
+        [names, display, tier, now],
+      );
+    }
+    const { rows } = await db.query<{ id: string; name: string }>(`SELECT id, name FROM "SlaGroup" WHERE name = ANY($1::text[])`, [names]);
     return new Map(rows.map((r) => [r.name, r.id]));
   }
 
@@ -85,10 +101,11 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
            "reportedStatus" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED.status ELSE s."reportedStatus" END,
            replicas = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED.replicas ELSE s.replicas END,
            "readyReplicas" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED."readyReplicas" ELSE s."readyReplicas" END,
-           "workloadType" = COALESCE(EXCLUDED."workloadType", s."workloadType"),
-           namespace = COALESCE(EXCLUDED.namespace, s.namespace),
-           "displayName" = COALESCE(EXCLUDED."displayName", s."displayName"),
-           "slaGroupId" = COALESCE(EXCLUDED."slaGroupId", s."slaGroupId"),
+           -- A replayed report must not undo a newer one's metadata; a field left out keeps its value.
+           "workloadType" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN COALESCE(EXCLUDED."workloadType", s."workloadType") ELSE s."workloadType" END,
+           namespace = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN COALESCE(EXCLUDED.namespace, s.namespace) ELSE s.namespace END,
+           "displayName" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN COALESCE(EXCLUDED."displayName", s."displayName") ELSE s."displayName" END,
+           "slaGroupId" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN COALESCE(EXCLUDED."slaGroupId", s."slaGroupId") ELSE s."slaGroupId" END,
            "lastSeenAt" = GREATEST(s."lastSeenAt", EXCLUDED."lastSeenAt"),
            "updatedAt" = $11
          RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')})
@@ -190,7 +207,8 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
         await db.query(`SELECT ${nodeLock('$1')}`, [report.nodeId]);
         await db.query(
           `INSERT INTO "Node" (id, "operatorVersion", "lastReportAt", "createdAt", "updatedAt") VALUES ($1, $2, $3, $4, $4)
-           ON CONFLICT (id) DO UPDATE SET "operatorVersion" = COALESCE(EXCLUDED."operatorVersion", "Node"."operatorVersion"),
+           ON CONFLICT (id) DO UPDATE SET "operatorVersion" = CASE WHEN "Node"."lastReportAt" IS NULL OR EXCLUDED."lastReportAt" > "Node"."lastReportAt"
+               THEN COALESCE(EXCLUDED."operatorVersion", "Node"."operatorVersion") ELSE "Node"."operatorVersion" END,
              "lastReportAt" = GREATEST("Node"."lastReportAt", EXCLUDED."lastReportAt"), "updatedAt" = $4`,
           [report.nodeId, report.operatorVersion ?? null, t, now],
         );
@@ -237,8 +255,9 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
       } finally {
         db.release();
       }
-      // After commit: a subscriber never hears of a change that was rolled back.
-      await Promise.all(events.map((e) => deps.events.publish(STATUS_CHANGED, e)));
+      // After commit, so a subscriber never hears of a change that was rolled back; and the report
+      // is stored whatever happens to Redis, so the agent must not be told to send it again.
+      await publishAll(deps, STATUS_CHANGED, events);
       return { processed: report.services.length, changed: events.length };
     },
   };

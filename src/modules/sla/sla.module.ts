@@ -9,10 +9,10 @@ import { createFleetService, type FleetService } from './sla.service.js';
 export const slaModule = defineModule<{ fleet: FleetService }>({
   name: 'sla',
   resolvers: [SlaResolver],
-  create({ db, pool, redis, clock, events, config }) {
+  create({ db, pool, redis, clock, events, config, logger }) {
     const staleMs = config.STALE_AFTER_SECONDS * 1_000;
-    const fleet = createFleetService({ db, pool, redis, prefix: config.REDIS_PREFIX, clock, events, staleMs });
-    const ingest = createStatusIngest({ pool, clock, events, staleMs });
+    const fleet = createFleetService({ db, pool, redis, prefix: config.REDIS_PREFIX, clock, events, logger, staleMs });
+    const ingest = createStatusIngest({ pool, clock, events, logger, staleMs });
     return {
       services: { fleet },
       routes: [{ mount: '/api/v1', routes: operatorRoutes({ fleet, ingest, clock, config }) }],

@@ -4,12 +4,13 @@ import type pg from 'pg';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
+import type { Logger } from '../../infra/logger.js';
 import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
 import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pagination.js';
 import { targetUptime } from '../../lib/sla-targets.js';
 import type { ServiceStatus } from '../../lib/status-history.js';
-import { STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
+import { publishAll, STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
 import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
 
 export const SLA_ALERT = 'sla:alert';
@@ -75,7 +76,7 @@ const toGroup = (g: { id: string; name: string; displayName: string; tier: strin
 });
 
 /** Nodes, groups and services as the console and the agents see them; heartbeat, registration, backups, staleness. */
-export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: Redis; prefix: string; clock: Clock; events: EventBus; staleMs: number }) {
+export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: Redis; prefix: string; clock: Clock; events: EventBus; logger: Logger; staleMs: number }) {
   const { db, clock } = deps;
 
   /** backupOverdue as api.md defines it, in SQL, for a given instant. */
@@ -93,6 +94,90 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
         : `backups of ${r.name} on ${r.nodeId} are current again`,
       at: at.toISOString(),
     };
+  }
+
+  const PENDING = 'pending';
+
+  /**
+   * The first delivery of a body within a minute claims it (SET NX); a duplicate gets the first
+   * one's answer, waiting briefly while it is being recorded. Without Redis, reports are still
+   * recorded (a `reportId` keeps them idempotent in the database); only body dedupe is lost.
+   */
+  async function claimDelivery(key: string): Promise<{ claimed: boolean; answer?: BackupReportAnswer }> {
+    try {
+      if ((await deps.redis.set(key, PENDING, 'EX', 60, 'NX')) === 'OK') return { claimed: true };
+      for (let i = 0; i < 40; i++) {
+        const seen = await deps.redis.get(key);
+        if (seen === null) return { claimed: false };
+        if (seen !== PENDING) return { claimed: false, answer: JSON.parse(seen) as BackupReportAnswer };
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new AppError('CONFLICT', 'the same backup report is still being recorded; retry shortly', { field: 'body' });
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      deps.logger.warn({ err: (err as Error).message }, 'backup report dedupe unavailable; recording without it');
+      return { claimed: false };
+    }
+  }
+
+  async function record(input: BackupReportInput): Promise<BackupReportAnswer> {
+    const now = clock.now();
+    const t = input.target;
+    const scope = input.nodeId ? { nodeId: input.nodeId } : {};
+    const where: Prisma.ServiceWhereInput =
+      'service' in t ? { name: t.service, ...scope } : 'slaGroup' in t ? { slaGroup: { name: t.slaGroup }, ...scope } : { namespace: t.namespace, ...scope };
+    const targets = await db.service.findMany({ where, select: { id: true, name: true }, orderBy: [{ name: 'asc' }, { nodeId: 'asc' }] });
+    if (!targets.length) {
+      const [field, value] = Object.entries(t)[0]!;
+      throw new AppError('NOT_FOUND', `no service matches ${field} "${value}"${input.nodeId ? ` on node ${input.nodeId}` : ''}`, { field, value });
+    }
+    const ids = targets.map((s) => s.id);
+    const changed = await db.$transaction(async (tx) => {
+      // The same node locks as status reports, taken in one order: no deadlock with them or each other.
+      await tx.$executeRawUnsafe(
+        `SELECT pg_advisory_xact_lock(hashtext('opsgraph:node:' || n)) FROM (SELECT DISTINCT "nodeId" AS n FROM "Service" WHERE id = ANY($1::uuid[]) ORDER BY 1) x`,
+        ids,
+      );
+      const inserted = await tx.$queryRawUnsafe<{ serviceId: string }[]>(
+        `INSERT INTO "BackupReport" (id, "serviceId", status, "sizeBytes", message, "completedAt", "receivedAt", "reportId")
+         SELECT gen_random_uuid(), id, $2::"BackupOutcome", $3, $4, $5, $6, $7 FROM unnest($1::uuid[]) AS t(id)
+         ON CONFLICT ("reportId", "serviceId") DO NOTHING
+         RETURNING "serviceId"`,
+        ids,
+        input.status,
+        input.sizeBytes ?? null,
+        input.message ?? null,
+        input.completedAt,
+        now,
+        input.reportId ?? null,
+      );
+      if (!inserted.length) return [];
+      const recorded = inserted.map((r) => r.serviceId);
+      const before = await tx.service.findMany({ where: { id: { in: recorded } }, select: { id: true, backupOverdue: true } });
+      // One UPDATE whose values are computed from the row it updates: nothing read earlier can be stale.
+      const after = await tx.$queryRawUnsafe<ServiceRow[]>(
+        `UPDATE "Service" s SET
+           "lastBackupStatus" = CASE WHEN s."lastBackupAt" IS NULL OR $3 >= s."lastBackupAt" THEN $2::"BackupOutcome" ELSE s."lastBackupStatus" END,
+           "lastBackupAt" = GREATEST(s."lastBackupAt", $3),
+           "lastSuccessfulBackupAt" = CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $3) ELSE s."lastSuccessfulBackupAt" END,
+           "backupOverdue" = s."backupExpected" AND (
+             CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $3) ELSE s."lastSuccessfulBackupAt" END IS NULL
+             OR CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $3) ELSE s."lastSuccessfulBackupAt" END
+                < $4::timestamptz - make_interval(days => s."backupMaxAgeDays")),
+           "updatedAt" = $4
+         WHERE s.id = ANY($1::uuid[])
+         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}`,
+        recorded,
+        input.status,
+        input.completedAt,
+        now,
+      );
+      const was = new Map(before.map((b) => [b.id, b.backupOverdue]));
+      return after.filter((r) => r.backupOverdue !== was.get(r.id));
+    });
+    await publishAll(deps, SLA_ALERT, changed.map((r) => backupAlert(r, now)));
+    const names = [...new Set(targets.map((s) => s.name))];
+    return { success: true, message: `backup report recorded for ${targets.length} services`, affected: targets.length, services: names };
   }
 
   return {
@@ -239,9 +324,11 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
          RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, stale.prev_status`,
         [now, deps.staleMs],
       );
-      await Promise.all(
-        rows.map((r) =>
-          deps.events.publish<StatusChangedEvent>(STATUS_CHANGED, {
+      await publishAll(
+        deps,
+        STATUS_CHANGED,
+        rows.map(
+          (r): StatusChangedEvent => ({
             service: toServiceRecord(r),
             previousStatus: r.prev_status,
             status: 'UNKNOWN',
@@ -261,7 +348,7 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
          RETURNING ${SERVICE_COLUMNS.join(', ')}`,
         [now],
       );
-      await Promise.all(rows.map((r) => deps.events.publish(SLA_ALERT, backupAlert(r, now))));
+      await publishAll(deps, SLA_ALERT, rows.map((r) => backupAlert(r, now)));
       return rows.length;
     },
 
@@ -271,68 +358,17 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
      * and gets the first answer again.
      */
     async recordBackup(input: BackupReportInput, delivery: string): Promise<BackupReportAnswer> {
-      const now = clock.now();
-      const bodyKey = `${deps.prefix}:backup:seen:${createHash('sha256').update(delivery).digest('hex')}`;
-      const seen = await deps.redis.get(bodyKey);
-      if (seen) return JSON.parse(seen) as BackupReportAnswer;
-
-      const t = input.target;
-      const where: Prisma.ServiceWhereInput =
-        'service' in t
-          ? { name: t.service, ...(input.nodeId ? { nodeId: input.nodeId } : {}) }
-          : 'slaGroup' in t
-            ? { slaGroup: { name: t.slaGroup }, ...(input.nodeId ? { nodeId: input.nodeId } : {}) }
-            : { namespace: t.namespace, ...(input.nodeId ? { nodeId: input.nodeId } : {}) };
-      const targets = await db.service.findMany({ where, select: { id: true, name: true }, orderBy: [{ name: 'asc' }, { nodeId: 'asc' }] });
-      if (!targets.length) {
-        const [field, value] = Object.entries(t)[0]!;
-        throw new AppError('NOT_FOUND', `no service matches ${field} "${value}"${input.nodeId ? ` on node ${input.nodeId}` : ''}`, { field, value });
+      const key = `${deps.prefix}:backup:seen:${createHash('sha256').update(delivery).digest('hex')}`;
+      const claim = await claimDelivery(key);
+      if (claim.answer) return claim.answer;
+      try {
+        const answer = await record(input);
+        if (claim.claimed) await deps.redis.set(key, JSON.stringify(answer), 'EX', 60).catch(() => undefined);
+        return answer;
+      } catch (err) {
+        if (claim.claimed) await deps.redis.del(key).catch(() => undefined);
+        throw err;
       }
-      const ids = targets.map((s) => s.id);
-      const changed = await db.$transaction(async (tx) => {
-        const inserted = await tx.$queryRawUnsafe<{ serviceId: string }[]>(
-          `INSERT INTO "BackupReport" (id, "serviceId", status, "sizeBytes", message, "completedAt", "receivedAt", "reportId")
-           SELECT gen_random_uuid(), id, $2::"BackupOutcome", $3, $4, $5, $6, $7 FROM unnest($1::uuid[]) AS t(id)
-           ON CONFLICT ("reportId", "serviceId") DO NOTHING
-           RETURNING "serviceId"`,
-          ids,
-          input.status,
-          input.sizeBytes ?? null,
-          input.message ?? null,
-          input.completedAt,
-          now,
-          input.reportId ?? null,
-        );
-        if (!inserted.length) return [];
-        // One UPDATE: a row changed twice in one statement (two CTEs) keeps only one of the changes.
-        return tx.$queryRawUnsafe<(ServiceRow & { was_overdue: boolean })[]>(
-          `WITH prev AS (SELECT id, "backupOverdue" AS was_overdue FROM "Service" WHERE id = ANY($1::uuid[]) FOR UPDATE),
-           next AS (
-             SELECT s.id,
-               CASE WHEN s."lastBackupAt" IS NULL OR $3 >= s."lastBackupAt" THEN $2::"BackupOutcome" ELSE s."lastBackupStatus" END AS last_status,
-               GREATEST(s."lastBackupAt", $3) AS last_at,
-               CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $3) ELSE s."lastSuccessfulBackupAt" END AS last_success
-             FROM "Service" s JOIN prev ON prev.id = s.id)
-           UPDATE "Service" s SET
-             "lastBackupStatus" = next.last_status,
-             "lastBackupAt" = next.last_at,
-             "lastSuccessfulBackupAt" = next.last_success,
-             "backupOverdue" = s."backupExpected" AND (next.last_success IS NULL OR next.last_success < $4::timestamptz - make_interval(days => s."backupMaxAgeDays")),
-             "updatedAt" = $4
-           FROM next JOIN prev ON prev.id = next.id
-           WHERE s.id = next.id
-           RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, prev.was_overdue`,
-          inserted.map((r) => r.serviceId),
-          input.status,
-          input.completedAt,
-          now,
-        );
-      });
-      await Promise.all(changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => deps.events.publish(SLA_ALERT, backupAlert(r, now))));
-      const names = [...new Set(targets.map((s) => s.name))];
-      const answer: BackupReportAnswer = { success: true, message: `backup report recorded for ${targets.length} services`, affected: targets.length, services: names };
-      await deps.redis.set(bodyKey, JSON.stringify(answer), 'EX', 60);
-      return answer;
     },
 
     /**
