@@ -3,6 +3,7 @@ import type { Clock } from '../infra/clock.js';
 import type { Logger } from '../infra/logger.js';
 import type { Database } from '../infra/prisma.js';
 import { AppError } from '../lib/errors.js';
+import { assertUuid } from '../lib/ids.js';
 import type { SecurityService } from '../modules/security/security.service.js';
 import type { Principal } from './roles.js';
 import { apiKeyMatches, newApiKey, parseApiKey } from './tokens.js';
@@ -47,6 +48,7 @@ export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string
     },
 
     async revoke(id: string): Promise<boolean> {
+      assertUuid(id);
       const res = await deps.db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: deps.clock.now() } });
       if (res.count === 0 && !(await deps.db.apiKey.findUnique({ where: { id }, select: { id: true } }))) {
         throw new AppError('NOT_FOUND', `no API key with id ${id}`, { field: 'id' });

@@ -35,8 +35,10 @@ export function requireUser(principal: Principal | undefined): Extract<Principal
 }
 
 /** type-graphql's checker: `@Authorized('VIEWER')`, `@Authorized('PUBLIC')`, ... exactly one access level per field. */
-export const authChecker: AuthChecker<{ principal?: Principal }, Access> = ({ context }, accesses) => {
+export const authChecker: AuthChecker<{ principal?: Principal; authError?: unknown }, Access> = ({ context }, accesses) => {
   if (accesses.length !== 1) throw new Error('@Authorized takes exactly one access level');
-  authorize(context.principal, accesses[0] as Role | typeof PUBLIC);
+  const access = accesses[0] as Role | typeof PUBLIC;
+  if (access !== PUBLIC && context.authError) throw context.authError;
+  authorize(context.principal, access);
   return true;
 };

@@ -8,5 +8,7 @@ export interface GraphQLContext {
   logger: Logger;
   events: EventBus;
   principal?: Principal;
+  /** Why the credential sent was refused; raised by the first field that is not PUBLIC. */
+  authError?: unknown;
   ip?: string;
 }

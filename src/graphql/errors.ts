@@ -2,6 +2,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { AppError, errorTable, MASKED_MESSAGE } from '../lib/errors.js';
+import { unavailableDependency } from '../infra/dependency-errors.js';
 import type { Logger } from '../infra/logger.js';
 
 /** Codes that Apollo and graphql-js raise for bad documents or variables: the caller's fault, safe to show. */
@@ -42,6 +43,11 @@ export function formatGraphQLError(logger: Logger) {
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && CLIENT_CODES.has(code)) {
       return { ...base, extensions: { code } };
+    }
+    const dependency = unavailableDependency(original);
+    if (dependency) {
+      logger.warn({ err: (original as Error).message, path: formatted.path }, 'dependency unavailable');
+      return { ...base, message: `${dependency} is unavailable; retry shortly`, extensions: { code: errorTable.SERVICE_UNAVAILABLE.graphql, dependency } };
     }
     logger.error({ err: original, path: formatted.path }, 'unhandled GraphQL error');
     return { ...base, message: MASKED_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR' } };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { RequestHandler } from 'express';
 import { getOperationAST, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
@@ -23,6 +23,25 @@ import { limitRules, parseLimits } from './limits.js';
 export const GRAPHQL_PATH = '/graphql';
 export const GRAPHQL_WS_PATH = '/graphql/ws';
 const WS_MAX_PAYLOAD = 64 * 1024;
+
+/**
+ * A request that produced no data because of who asked answers 401/403, and one refused for a
+ * dependency 503, as over REST; partial results keep 200.
+ */
+const STATUS_BY_CODE: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429, SERVICE_UNAVAILABLE: 503 };
+const httpStatusFromErrors: ApolloServerPlugin<GraphQLContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        if (response.body.kind !== 'single') return;
+        const { data, errors } = response.body.singleResult;
+        if (data || !errors?.length) return;
+        const status = STATUS_BY_CODE[String(errors[0]!.extensions?.code)];
+        if (status) response.http.status = status;
+      },
+    };
+  },
+};
 
 export interface GraphQLServer {
   /** Express handler for `POST/GET /graphql`; expects `req.principal` set by the authentication middleware. */
@@ -68,21 +87,25 @@ export async function createGraphQLServer(deps: {
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
     introspection,
-    // The landing page follows introspection: without one the other is useless.
-    ...(introspection ? {} : { plugins: [(await import('@apollo/server/plugin/disabled')).ApolloServerPluginLandingPageDisabled()] }),
+    plugins: [
+      // The landing page follows introspection: without one the other is useless.
+      ...(introspection ? [] : [(await import('@apollo/server/plugin/disabled')).ApolloServerPluginLandingPageDisabled()]),
+      httpStatusFromErrors,
+    ],
     // Shutdown is ours (see app.ts): Apollo's own signal handlers would re-raise SIGTERM and exit 143.
     stopOnTerminationSignals: false,
   });
   await apollo.start();
 
   const handler = expressMiddleware(apollo, {
-    context: async ({ req }): Promise<GraphQLContext> => ({
+    context: async ({ req, res }): Promise<GraphQLContext> => ({
       requestId: req.id,
       get logger() {
         return req.log;
       },
       events: deps.events,
       principal: req.principal,
+      authError: res.locals.authError,
       ip: req.ip,
     }),
   });

@@ -33,7 +33,9 @@ export function createHttpApp(parts: HttpAppParts): Express {
   app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }));
   app.use(express.json({ limit: parts.config.BODY_LIMIT }));
   for (const { mount, routes } of parts.routes) app.use(mount, buildRouter(routes, parts.guard));
-  app.all(parts.graphql.path, authenticate(parts.guard), rateLimit(parts.guard, 'graphql'), (_req, res, next) => next(res.locals.authError), parts.graphql.handler);
+  // A bad credential on /graphql is reported by the fields that need one (see authChecker), so a
+  // client whose access token expired can still call the public refreshToken.
+  app.all(parts.graphql.path, authenticate(parts.guard), rateLimit(parts.guard, 'graphql'), parts.graphql.handler);
   for (const { path, handlers } of parts.extras ?? []) app.use(path, ...handlers);
   app.use(notFound);
   app.use(errorHandler());

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { AppError, errorTable, MASKED_MESSAGE } from '../lib/errors.js';
+import { unavailableDependency } from '../infra/dependency-errors.js';
 import type { Logger } from '../infra/logger.js';
 import { sendError } from './envelope.js';
 
@@ -57,6 +58,7 @@ export function errorHandler(): ErrorRequestHandler {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const appError = toAppError(err);
     if (appError.code === 'INTERNAL') req.log?.error({ err }, 'unhandled error');
+    else if (appError.code === 'SERVICE_UNAVAILABLE') req.log?.warn({ err: (err as Error).message }, 'dependency unavailable');
     if (res.headersSent) {
       res.end();
       return;
@@ -84,6 +86,8 @@ function toAppError(err: unknown): AppError {
     case 'charset.unsupported':
       return new AppError('BAD_USER_INPUT', e.message ?? 'unsupported body encoding', { field: 'body' });
   }
+  const dependency = unavailableDependency(err);
+  if (dependency) return new AppError('SERVICE_UNAVAILABLE', `${dependency} is unavailable; retry shortly`, { dependency });
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     return new AppError(e.status === 404 ? 'NOT_FOUND' : 'BAD_USER_INPUT', e.message ?? 'bad request');
   }

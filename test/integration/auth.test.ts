@@ -127,6 +127,15 @@ describe('refresh tokens', () => {
     expect(code(await gql(api.url, RefreshTokenDocument, { refreshToken: winners[0]!.data!.refreshToken.refreshToken }))).toBe('UNAUTHENTICATED');
   });
 
+  it('refreshes even when the client still sends its expired access token', async () => {
+    const u = await newUser('gina@example.com');
+    const s = await login(api.url, u.email, u.password);
+    const expired = await craft({}, { exp: Math.floor(Date.now() / 1000) - 120 });
+    const r = await gql(api.url, RefreshTokenDocument, { refreshToken: s.refreshToken }, bearer(expired));
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.refreshToken.token).toBeTruthy();
+  });
+
   it('logout ends the session', async () => {
     const u = await newUser('erin@example.com');
     const s = await login(api.url, u.email, u.password);

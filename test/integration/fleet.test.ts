@@ -1,6 +1,6 @@
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodesDocument, SeedSlaGroupsDocument, ServiceStatusChangedDocument, ServicesDocument, type ServiceStatusChangedSubscription } from '../generated/graphql.js';
+import { NodesDocument, SeedSlaGroupsDocument, ServiceDocument, ServiceStatusChangedDocument, ServicesDocument, type ServiceStatusChangedSubscription } from '../generated/graphql.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { bearer, createTestEnv, gql, login, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
@@ -312,6 +312,14 @@ describe('live status events', () => {
       { service: { id: expect.any(String), serviceName: 'web', nodeId: node, status: 'MAJOR_OUTAGE' }, previousStatus: 'OPERATIONAL', status: 'MAJOR_OUTAGE', observedAt: clock.now().toISOString() },
     ]);
     await client.dispose();
+  });
+
+  it('answers an id that is not a UUID with BAD_USER_INPUT naming it, not a 500', async () => {
+    const token = await freshViewer();
+    const one = await gql(a.url, ServiceDocument, { id: 'abc' }, bearer(token));
+    expect(one.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+    const many = await gql(a.url, ServicesDocument, { filter: { slaGroupId: 'nope' } }, bearer(token));
+    expect(many.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.slaGroupId' });
   });
 
   it('lists services with filters and pages', async () => {

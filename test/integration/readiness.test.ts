@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReadinessDocument } from '../generated/graphql.js';
+import { LoginDocument, MeDocument, ReadinessDocument } from '../generated/graphql.js';
 import { REDIS_URL } from '../support/env.js';
-import { createTestEnv, gql, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
+import { ADMIN, bearer, createTestEnv, gql, tokenFor, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 type ReadyBody = { status: string; failed?: string[]; checks: Record<string, { ok: boolean; error?: string }> };
@@ -10,6 +10,7 @@ let env: TestEnv;
 let api: TestApp;
 let redisProxy: TcpProxy;
 let pgProxy: TcpProxy;
+let token: string;
 
 beforeAll(async () => {
   env = await createTestEnv();
@@ -24,6 +25,7 @@ beforeAll(async () => {
       DEPENDENCY_TIMEOUT_MS: '500',
     },
   });
+  token = await tokenFor(api, 'VIEWER');
 });
 afterAll(async () => {
   await Promise.all([redisProxy.start().catch(() => undefined), pgProxy.start().catch(() => undefined)]);
@@ -56,6 +58,16 @@ describe('readiness follows the dependencies', () => {
     expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
     const graphql = await gql(api.url, ReadinessDocument);
     expect(graphql.data?.readiness.ready).toBe(false);
+    // A request that needs the missing dependency answers 503 naming it, not a masked 500.
+    const needs = await gql(api.url, MeDocument, {}, bearer(token));
+    if (name === 'postgres') {
+      expect(needs.status).toBe(503);
+      expect(needs.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', dependency: 'postgres' });
+    } else {
+      const login = await gql(api.url, LoginDocument, { email: ADMIN.email, password: ADMIN.password });
+      expect(login.status).toBe(503);
+      expect(login.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', dependency: 'redis' });
+    }
 
     await proxy().start();
     const up = await waitFor(async () => {

@@ -7,6 +7,7 @@ import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
+import { assertUuid } from '../../lib/ids.js';
 import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pagination.js';
 import { targetUptime } from '../../lib/sla-targets.js';
 import type { ServiceStatus } from '../../lib/status-history.js';
@@ -260,7 +261,7 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
     },
 
     async group(id: string): Promise<GroupRecord> {
-      const [g] = await this.groups([id]);
+      const [g] = await this.groups([assertUuid(id)]);
       if (!g) throw new AppError('NOT_FOUND', `no SLA group with id ${id}`, { field: 'id' });
       return g;
     },
@@ -269,7 +270,7 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
       const p = resolvePage(page, ['name', 'lastSeenAt', 'status', 'nodeId'] as const, 'name', 'asc');
       const where: Prisma.ServiceWhereInput = {
         ...(filter?.nodeId ? { nodeId: filter.nodeId } : {}),
-        ...(filter?.slaGroupId ? { slaGroupId: filter.slaGroupId } : {}),
+        ...(filter?.slaGroupId ? { slaGroupId: assertUuid(filter.slaGroupId, 'filter.slaGroupId') } : {}),
         ...(filter?.status ? { status: filter.status } : {}),
         ...(filter?.namespace ? { namespace: filter.namespace } : {}),
       };
@@ -281,7 +282,7 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
     },
 
     async service(id: string): Promise<ServiceRecord> {
-      const s = await db.service.findUnique({ where: { id } });
+      const s = await db.service.findUnique({ where: { id: assertUuid(id) } });
       if (!s) throw new AppError('NOT_FOUND', `no service with id ${id}`, { field: 'id' });
       return toServiceRecord(s);
     },

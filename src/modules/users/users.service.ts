@@ -5,6 +5,7 @@ import { normalizeEmail } from '../../auth/sessions.js';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
+import { assertUuid } from '../../lib/ids.js';
 
 export interface UserRecord {
   id: string;
@@ -16,8 +17,9 @@ export interface UserRecord {
 }
 
 const PUBLIC_FIELDS = { id: true, email: true, role: true, disabled: true, createdAt: true, updatedAt: true } as const;
-// Any constant works; it only has to be the same in every instance.
+// Any constants work; they only have to be the same in every instance.
 const FIRST_ADMIN_LOCK = 7_314_001;
+const ADMIN_LOCK = 7_314_002;
 
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 
@@ -35,7 +37,7 @@ export function createUsersService(deps: { db: Database; clock: Clock }) {
     },
 
     async get(id: string): Promise<UserRecord> {
-      const user = await deps.db.user.findUnique({ where: { id }, select: PUBLIC_FIELDS });
+      const user = await deps.db.user.findUnique({ where: { id: assertUuid(id) }, select: PUBLIC_FIELDS });
       if (!user) throw new AppError('NOT_FOUND', `no user with id ${id}`, { field: 'id' });
       return user;
     },
@@ -53,8 +55,11 @@ export function createUsersService(deps: { db: Database; clock: Clock }) {
     },
 
     async update(id: string, input: { role?: Role | null; disabled?: boolean | null; password?: string | null }): Promise<UserRecord> {
+      assertUuid(id);
       const passwordHash = input.password ? await hashPassword(input.password) : undefined;
       return deps.db.$transaction(async (tx) => {
+        // Changes to roles are serialised, so two admins demoting each other cannot both succeed.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ADMIN_LOCK})`;
         const found = await tx.user.findUnique({ where: { id }, select: { id: true } });
         if (!found) throw new AppError('NOT_FOUND', `no user with id ${id}`, { field: 'id' });
         const user = await tx.user.update({
