@@ -77,7 +77,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const jobs = new JobRegistry({ connection: redis, workerConnection: blockingRedis, prefix: `${config.REDIS_PREFIX}:bull`, logger });
 
   const prisma = db.prisma;
-  const security = createSecurityService({ db: prisma, clock, logger });
+  const security = createSecurityService({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, logger });
   const limiter = createRateLimiter({ redis, prefix: config.REDIS_PREFIX, clock, logger });
   const tokens = createAccessTokens({
     secret: await resolveJwtSecret(config, prisma),

@@ -49,6 +49,7 @@ export const configSchema = z.object({
   ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   LOGIN_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
+  SECURITY_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
 
   RATE_LIMIT_STANDARD: z.coerce.number().int().min(1).default(100),
   RATE_LIMIT_METRICS_QUERY: z.coerce.number().int().min(1).default(30),

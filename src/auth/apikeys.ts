@@ -4,7 +4,9 @@ import type { Logger } from '../infra/logger.js';
 import type { Database } from '../infra/prisma.js';
 import { AppError } from '../lib/errors.js';
 import { assertUuid } from '../lib/ids.js';
+import { clientKey } from '../lib/ip.js';
 import type { SecurityService } from '../modules/security/security.service.js';
+import { API_KEY_SCOPES } from './guards.js';
 import type { Principal } from './roles.js';
 import { apiKeyMatches, newApiKey, parseApiKey } from './tokens.js';
 
@@ -35,6 +37,8 @@ export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string
 
   return {
     async create(input: { name: string; nodeId?: string | null; scopes?: string[] | null; createdById?: string | null }): Promise<{ apiKey: ApiKeyRecord; secret: string }> {
+      const unknown = (input.scopes ?? []).filter((s) => !(API_KEY_SCOPES as readonly string[]).includes(s));
+      if (unknown.length) throw new AppError('BAD_USER_INPUT', `unknown scope(s): ${unknown.join(', ')}; known: ${API_KEY_SCOPES.join(', ')}`, { field: 'scopes' });
       const key = newApiKey();
       const apiKey = await deps.db.apiKey.create({
         data: { name: input.name, nodeId: input.nodeId ?? null, scopes: input.scopes ?? [], prefix: key.prefix, secretHash: key.hash, createdById: input.createdById ?? null, createdAt: deps.clock.now() },
@@ -60,7 +64,8 @@ export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string
       const parsed = parseApiKey(secret);
       const row = parsed ? await deps.db.apiKey.findUnique({ where: { prefix: parsed.prefix } }) : null;
       if (!row || row.revokedAt || !apiKeyMatches(secret, row.secretHash)) {
-        await deps.security.record('api_key_rejected', { ip, actor: parsed?.prefix, details: { reason: !row ? 'unknown' : row.revokedAt ? 'revoked' : 'mismatch' } });
+        const reason = !row ? 'unknown' : row.revokedAt ? 'revoked' : 'mismatch';
+        await deps.security.record('api_key_rejected', { ip, actor: parsed?.prefix, details: { reason }, sampleBy: `${clientKey(ip)}:${reason}` });
         throw new AppError('UNAUTHENTICATED', 'invalid or revoked API key');
       }
       void touch(row.id);

@@ -2,20 +2,30 @@ import type { AuthChecker } from 'type-graphql';
 import { AppError } from '../lib/errors.js';
 import { PUBLIC, roleAtLeast, type Access, type Principal, type Role } from './roles.js';
 
-/** REST routes may also be for agents: any valid API key (node binding is checked by the route). */
+/** REST routes may also be for agents: an API key (node binding is checked by the route). */
 export const AGENT = 'AGENT';
 export type RouteAccess = Access | typeof AGENT;
+
+/**
+ * What an API key may be limited to. A key with no scopes may use every agent route;
+ * one with scopes only the routes of those scopes (a backup job's key cannot post statuses).
+ */
+export const API_KEY_SCOPES = ['operator', 'backup'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /**
  * The one authorization rule, for GraphQL fields and REST routes alike:
  * PUBLIC lets anybody in; AGENT wants an API key; a role wants a person with at
  * least that role. No credential: UNAUTHENTICATED; the wrong one: FORBIDDEN.
  */
-export function authorize(principal: Principal | undefined, access: RouteAccess): void {
+export function authorize(principal: Principal | undefined, access: RouteAccess, scope?: ApiKeyScope): void {
   if (access === PUBLIC) return;
   if (!principal) throw new AppError('UNAUTHENTICATED', 'authentication required');
   if (access === AGENT) {
     if (principal.kind !== 'apiKey') throw new AppError('FORBIDDEN', 'this endpoint is for API keys of agents and jobs');
+    if (scope && principal.scopes.length && !principal.scopes.includes(scope)) {
+      throw new AppError('FORBIDDEN', `this API key lacks the scope ${scope}`, { scope });
+    }
     return;
   }
   if (principal.kind !== 'user') throw new AppError('FORBIDDEN', 'API keys cannot use this operation');

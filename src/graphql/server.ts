@@ -140,7 +140,7 @@ export async function createGraphQLServer(deps: {
               }
               return true;
             } catch (err) {
-              void deps.security.record('ws_rejected', { ip, details: { reason: (err as Error).message } });
+              void deps.security.record('ws_rejected', { ip, details: { reason: (err as Error).message }, sampleBy: clientKey(ip) });
               return false;
             }
           },
@@ -203,7 +203,12 @@ export async function createGraphQLServer(deps: {
         wss,
       );
       disposeWs = async () => {
-        await cleanup.dispose();
+        // Close politely (1001); a peer that never answers (a laptop gone to sleep) must not
+        // hold shutdown past its budget, so whatever is left after a moment is cut.
+        const polite = Promise.resolve(cleanup.dispose());
+        const timedOut = await Promise.race([polite.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 2_000).unref())]);
+        if (timedOut) for (const client of wss.clients) client.terminate();
+        await polite.catch(() => undefined);
       };
     },
     async closeWebSockets() {

@@ -1,6 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Authenticator } from '../auth/authenticator.js';
-import { authorize, type RouteAccess } from '../auth/guards.js';
+import { authorize, type ApiKeyScope, type RouteAccess } from '../auth/guards.js';
 import { PUBLIC, type Principal } from '../auth/roles.js';
 import type { Config } from '../config.js';
 import type { RateLimiter } from '../infra/ratelimit.js';
@@ -34,6 +34,8 @@ export interface RouteDef {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   access: RouteAccess;
+  /** For AGENT routes: the API key scope the route belongs to. */
+  scope?: ApiKeyScope;
   /** null: not rate limited (probes). */
   rateLimit: RateClass | null;
   handler: (req: Request, res: Response) => unknown;
@@ -95,7 +97,7 @@ function routeHandler(def: RouteDef): RequestHandler {
   return async (req, res, next) => {
     // On public routes a bad credential is ignored: the caller is anonymous.
     if (res.locals.authError && def.access !== PUBLIC) return next(res.locals.authError);
-    authorize(req.principal, def.access);
+    authorize(req.principal, def.access, def.scope);
     await def.handler(req, res);
   };
 }

@@ -149,6 +149,13 @@ describe('who may report', () => {
     expect((await bound.backup({ service: 'x', nodeId: 'org/node-b', status: 'success' })).status).toBe(403);
     expect(await db().node.count()).toBe(before);
 
+    // A backup job's key limited to its scope cannot post statuses.
+    const backupOnly = agent(a, (await a.app.auth.apiKeys.create({ name: 'nightly job', scopes: ['backup'] })).secret);
+    const refused = await backupOnly.status({ nodeId: 'org/node-c', services: [{ name: 'x', status: 'OPERATIONAL' }] });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.details).toEqual({ scope: 'operator' });
+    expect((await backupOnly.backup({ service: 'no-such-service', status: 'success' })).status).toBe(404);
+
     const revokedKey = await newAgentKey(a);
     const { apiKey } = { apiKey: (await a.app.auth.apiKeys.list()).find((k) => revokedKey.includes(k.prefix))! };
     await a.app.auth.apiKeys.revoke(apiKey.id);

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Clock } from '../../infra/clock.js';
-import { withTimeout } from '../../lib/timeout.js';
+import type { Logger } from '../../infra/logger.js';
+import { TimeoutError, withTimeout } from '../../lib/timeout.js';
 
 export interface DependencyCheck {
   name: 'postgres' | 'redis';
@@ -21,14 +22,16 @@ export interface Readiness {
  * timeout each, in parallel, through the same connections the app uses, so it
  * recovers by itself as soon as those connections do.
  */
-export function createHealthService(deps: { pool: pg.Pool; redis: Redis; clock: Clock; timeoutMs: number }) {
+export function createHealthService(deps: { pool: pg.Pool; redis: Redis; clock: Clock; logger: Logger; timeoutMs: number }) {
   async function check(name: DependencyCheck['name'], ping: () => Promise<unknown>): Promise<DependencyCheck> {
     const started = performance.now();
     try {
       await withTimeout(ping(), deps.timeoutMs);
       return { name, ok: true, latencyMs: Math.round(performance.now() - started) };
     } catch (err) {
-      return { name, ok: false, latencyMs: Math.round(performance.now() - started), error: (err as Error).message || 'unreachable' };
+      // The driver's message names hosts and accounts: it goes to the log, the public answer says only what kind of failure.
+      deps.logger.warn({ dependency: name, err: (err as Error).message }, 'readiness check failed');
+      return { name, ok: false, latencyMs: Math.round(performance.now() - started), error: err instanceof TimeoutError ? 'timeout' : 'unreachable' };
     }
   }
 

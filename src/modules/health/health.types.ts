@@ -12,7 +12,7 @@ export class DependencyCheckType {
   @Field(() => Int)
   latencyMs!: number;
 
-  @Field(() => String, { nullable: true, description: 'Why the check failed.' })
+  @Field(() => String, { nullable: true, description: 'Why the check failed: timeout or unreachable (details are in the server log).' })
   error?: string;
 }
 

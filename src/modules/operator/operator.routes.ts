@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { assertNodeAccess } from '../../auth/guards.js';
+import { assertNodeAccess, type ApiKeyScope } from '../../auth/guards.js';
 import type { Config } from '../../config.js';
 import type { RouteDef } from '../../http/routes.js';
 import { parseInput } from '../../http/validate.js';
@@ -84,10 +84,11 @@ const backupBody = z
   });
 
 /** Every route here is for agents' API keys and spends the agent budget. */
-const agentRoute = (method: RouteDef['method'], path: string, handler: RouteDef['handler']): RouteDef => ({
+const agentRoute = (method: RouteDef['method'], path: string, handler: RouteDef['handler'], scope: ApiKeyScope = 'operator'): RouteDef => ({
   method,
   path,
   access: 'AGENT',
+  scope,
   rateLimit: 'agent',
   handler,
 });
@@ -162,6 +163,6 @@ export function operatorRoutes(deps: {
         `${principal?.kind === 'apiKey' ? principal.keyId : 'anonymous'}\n${JSON.stringify(req.body)}`,
       );
       res.json(answer);
-    }),
+    }, 'backup'),
   ];
 }

@@ -1,4 +1,5 @@
-import { ArrayMaxSize, IsEmail, IsOptional, Matches, MaxLength, MinLength } from 'class-validator';
+import { ArrayMaxSize, IsEmail, IsIn, IsOptional, MaxLength, MinLength } from 'class-validator';
+import { API_KEY_SCOPES } from '../../auth/guards.js';
 import { Field, ID, InputType, registerEnumType } from 'type-graphql';
 import { OutputType } from '../../graphql/output-type.js';
 import { ROLES, type Role } from '../../auth/roles.js';
@@ -53,7 +54,11 @@ export class ApiKeyType {
 export class CreateApiKeyInput {
   @Field() @MinLength(1) @MaxLength(100) name!: string;
   @Field(() => String, { nullable: true }) @IsOptional() @MinLength(1) @MaxLength(255) nodeId?: string;
-  @Field(() => [String], { nullable: true }) @IsOptional() @ArrayMaxSize(20) @Matches(/^[a-z][a-z0-9:._-]{0,63}$/, { each: true }) scopes?: string[];
+  @Field(() => [String], { nullable: true, description: `Limit the key to some of: ${API_KEY_SCOPES.join(', ')}. None: every agent route.` })
+  @IsOptional()
+  @ArrayMaxSize(API_KEY_SCOPES.length)
+  @IsIn(API_KEY_SCOPES, { each: true })
+  scopes?: string[];
 }
 
 @OutputType('CreateApiKeyPayload', { description: 'The secret is shown here once and never again.' })
