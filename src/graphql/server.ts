@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { RequestHandler } from 'express';
 import { getOperationAST, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
@@ -89,7 +90,9 @@ export async function createGraphQLServer(deps: {
     introspection,
     plugins: [
       // The landing page follows introspection: without one the other is useless.
-      ...(introspection ? [] : [(await import('@apollo/server/plugin/disabled')).ApolloServerPluginLandingPageDisabled()]),
+      ...(introspection ? [] : [ApolloServerPluginLandingPageDisabled()]),
+      // Opsgraph sets no cache hints; the default cache-control plugin would still wrap every field resolver.
+      ApolloServerPluginCacheControlDisabled(),
       httpStatusFromErrors,
     ],
     // Shutdown is ours (see app.ts): Apollo's own signal handlers would re-raise SIGTERM and exit 143.

@@ -34,7 +34,7 @@ export const STATUS_CHANGED = 'service:status_changed';
 /** Reports of one node are applied one at a time, whichever instance receives them. */
 export const nodeLock = (column: string) => `pg_advisory_xact_lock(hashtext('opsgraph:node:' || ${column}))`;
 
-type UpsertRow = ServiceRow & { prev_status: ServiceStatus | null; prev_reported: ServiceStatus | null; prev_seen: Date | null };
+type UpsertRow = ServiceRow & { prev_status: ServiceStatus | null; prev_reported: ServiceStatus | null; prev_seen: Date | null; fresh: boolean };
 
 /**
  * Status sync from an agent, in one transaction of a fixed number of statements
@@ -54,9 +54,8 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
   const { staleMs } = deps;
 
   /**
-   * Groups named by the report: created when new, their details updated only when they differ.
-   * INSERT ... DO NOTHING takes no lock on existing rows, so nodes sharing a group do not queue
-   * behind each other; the final SELECT is a new statement and sees groups another report just made.
+   * Groups named by the report, created when new, their details updated only when they differ;
+   * nodes sharing a group do not queue behind each other's transactions.
    */
   async function upsertGroups(db: pg.PoolClient, report: StatusReport): Promise<Map<string, string>> {
     const given = new Map(report.slaGroups.map((g) => [g.name, g]));
@@ -65,23 +64,30 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
     const display = names.map((n) => given.get(n)?.displayName ?? null);
     const tier = names.map((n) => given.get(n)?.tier ?? null);
     const now = deps.clock.now();
-    await db.query(
-      `INSERT INTO "SlaGroup" (id, name, "displayName", tier, "createdAt", "updatedAt")
-       SELECT gen_random_uuid(), name, COALESCE(display, name), COALESCE(tier, 'standard'), $4, $4
-       FROM unnest($1::text[], $2::text[], $3::text[]) AS g(name, display, tier)
-       ON CONFLICT (name) DO NOTHING`,
+    // One statement: INSERT ... DO NOTHING takes no lock on existing rows, the UPDATE touches only
+    // groups whose details differ, and the names come back with their ids.
+    const { rows } = await db.query<{ id: string; name: string }>(
+      `WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS g(name, display, tier)),
+       ins AS (
+         INSERT INTO "SlaGroup" (id, name, "displayName", tier, "createdAt", "updatedAt")
+         SELECT gen_random_uuid(), name, COALESCE(display, name), COALESCE(tier, 'standard'), $4, $4 FROM input
+         ON CONFLICT (name) DO NOTHING RETURNING id, name),
+       upd AS (
+         UPDATE "SlaGroup" g SET "displayName" = COALESCE(i.display, g."displayName"), tier = COALESCE(i.tier, g.tier), "updatedAt" = $4
+         FROM input i
+         WHERE g.name = i.name AND (i.display IS NOT NULL OR i.tier IS NOT NULL)
+           AND (g."displayName", g.tier) IS DISTINCT FROM (COALESCE(i.display, g."displayName"), COALESCE(i.tier, g.tier))
+         RETURNING g.id)
+       SELECT id, name FROM ins UNION SELECT id, name FROM "SlaGroup" WHERE name = ANY($1::text[])`,
       [names, display, tier, now],
     );
-    if (given.size) {
-      await db.query(
-        `UPDATE "SlaGroup" g SET "displayName" = COALESCE(i.display, g."displayName"), tier = COALESCE(i.tier, g.tier), "updatedAt" = $4
-         FROM unnest($1::text[], $2::text[], $3::text[]) AS i(name, display, tier)
-         WHERE g.name = i.name AND (g."displayName", g.tier) IS DISTINCT FROM (COALESCE(i.display, g."displayName"), COALESCE(i.tier, g.tier))`,
-        [names, display, tier, now],
-      );
+    const ids = new Map(rows.map((r) => [r.name, r.id]));
+    if (ids.size < names.length) {
+      // Another report created one of them while this statement ran: a new statement sees it.
+      const { rows: late } = await db.query<{ id: string; name: string }>(`SELECT id, name FROM "SlaGroup" WHERE name = ANY($1::text[])`, [names]);
+      for (const r of late) ids.set(r.name, r.id);
     }
-    const { rows } = await db.query<{ id: string; name: string }>(`SELECT id, name FROM "SlaGroup" WHERE name = ANY($1::text[])`, [names]);
-    return new Map(rows.map((r) => [r.name, r.id]));
+    return ids;
   }
 
   async function upsertServices(db: pg.PoolClient, report: StatusReport, groups: Map<string, string>): Promise<UpsertRow[]> {
@@ -108,9 +114,16 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
            "slaGroupId" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN COALESCE(EXCLUDED."slaGroupId", s."slaGroupId") ELSE s."slaGroupId" END,
            "lastSeenAt" = GREATEST(s."lastSeenAt", EXCLUDED."lastSeenAt"),
            "updatedAt" = $11
-         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')})
-       SELECT up.*, prev.status AS prev_status, prev."reportedStatus" AS prev_reported, prev."lastSeenAt" AS prev_seen
-       FROM up LEFT JOIN prev ON prev.name = up.name`,
+         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}),
+       -- The report itself is kept for merging late ones; an exact duplicate inserts and returns nothing.
+       obs AS (
+         INSERT INTO "StatusObservation" ("serviceId", "observedAt", status)
+         SELECT up.id, $10, i.status FROM up JOIN input i ON i.name = up.name
+         ON CONFLICT ("serviceId", "observedAt") DO UPDATE SET status = GREATEST("StatusObservation".status, EXCLUDED.status)
+         WHERE GREATEST("StatusObservation".status, EXCLUDED.status) <> "StatusObservation".status
+         RETURNING "serviceId")
+       SELECT up.*, prev.status AS prev_status, prev."reportedStatus" AS prev_reported, prev."lastSeenAt" AS prev_seen, obs."serviceId" IS NOT NULL AS fresh
+       FROM up LEFT JOIN prev ON prev.name = up.name LEFT JOIN obs ON obs."serviceId" = up.id`,
       [
         report.nodeId,
         s.map((x) => x.name),
@@ -126,19 +139,6 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
       ],
     );
     return rows;
-  }
-
-  /** Keeps the report; answers which services it told something new (not an exact duplicate). */
-  async function keepObservations(db: pg.PoolClient, at: Date, rows: { id: string; status: ServiceStatus }[]): Promise<Set<string>> {
-    const { rows: fresh } = await db.query<{ serviceId: string }>(
-      `INSERT INTO "StatusObservation" ("serviceId", "observedAt", status)
-       SELECT id, $2, status FROM unnest($1::uuid[], $3::"ServiceStatus"[]) AS o(id, status)
-       ON CONFLICT ("serviceId", "observedAt") DO UPDATE SET status = GREATEST("StatusObservation".status, EXCLUDED.status)
-       WHERE GREATEST("StatusObservation".status, EXCLUDED.status) <> "StatusObservation".status
-       RETURNING "serviceId"`,
-      [rows.map((r) => r.id), at, rows.map((r) => r.status)],
-    );
-    return new Set(fresh.map((r) => r.serviceId));
   }
 
   /** The history of `ids` from instant `t` on, recomputed from the kept reports; returns each service's status now. */
@@ -204,9 +204,10 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
       const events: StatusChangedEvent[] = [];
       try {
         await db.query('BEGIN');
-        await db.query(`SELECT ${nodeLock('$1')}`, [report.nodeId]);
+        // The node lock first (the INSERT reads from it), then the node row.
         await db.query(
-          `INSERT INTO "Node" (id, "operatorVersion", "lastReportAt", "createdAt", "updatedAt") VALUES ($1, $2, $3, $4, $4)
+          `WITH lock AS (SELECT ${nodeLock('$1')})
+           INSERT INTO "Node" (id, "operatorVersion", "lastReportAt", "createdAt", "updatedAt") SELECT $1, $2, $3, $4, $4 FROM lock
            ON CONFLICT (id) DO UPDATE SET "operatorVersion" = CASE WHEN "Node"."lastReportAt" IS NULL OR EXCLUDED."lastReportAt" > "Node"."lastReportAt"
                THEN COALESCE(EXCLUDED."operatorVersion", "Node"."operatorVersion") ELSE "Node"."operatorVersion" END,
              "lastReportAt" = GREATEST("Node"."lastReportAt", EXCLUDED."lastReportAt"), "updatedAt" = $4`,
@@ -215,13 +216,12 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
         const groups = await upsertGroups(db, report);
         const rows = report.services.length ? await upsertServices(db, report, groups) : [];
         const reported = new Map(report.services.map((s) => [s.name, s.status]));
-        const fresh = rows.length ? await keepObservations(db, t, rows.map((r) => ({ id: r.id, status: reported.get(r.name)! }))) : new Set<string>();
 
         const live = t.getTime() + staleMs >= now.getTime();
         const appended: (Change & { serviceId: string })[] = [];
         const late: UpsertRow[] = [];
         for (const r of rows) {
-          if (!fresh.has(r.id)) continue;
+          if (!r.fresh) continue;
           const status = reported.get(r.name)!;
           const prevSeen = r.prev_seen?.getTime() ?? null;
           const staleMarked = r.prev_status !== r.prev_reported;
