@@ -68,12 +68,12 @@ export interface BackupReportAnswer {
   services: string[];
 }
 
-const toGroup = (g: { id: string; name: string; displayName: string; tier: string; targetUptime: Prisma.Decimal | null }) => ({
+const toGroup = (g: { id: string; name: string; displayName: string; tier: string; targetUptime: number | null }) => ({
   id: g.id,
   name: g.name,
   displayName: g.displayName,
   tier: g.tier,
-  targetUptime: targetUptime({ tier: g.tier, targetUptime: g.targetUptime === null ? null : Number(g.targetUptime) }),
+  targetUptime: targetUptime(g),
 });
 
 /** Nodes, groups and services as the console and the agents see them; heartbeat, registration, backups, staleness. */
@@ -121,63 +121,57 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
     }
   }
 
+  /** Four statements on one connection: BEGIN, targets and their node locks, reports and services, COMMIT. */
   async function record(input: BackupReportInput): Promise<BackupReportAnswer> {
     const now = clock.now();
-    const t = input.target;
-    const scope = input.nodeId ? { nodeId: input.nodeId } : {};
-    const where: Prisma.ServiceWhereInput =
-      'service' in t ? { name: t.service, ...scope } : 'slaGroup' in t ? { slaGroup: { name: t.slaGroup }, ...scope } : { namespace: t.namespace, ...scope };
-    const targets = await db.service.findMany({ where, select: { id: true, name: true }, orderBy: [{ name: 'asc' }, { nodeId: 'asc' }] });
-    if (!targets.length) {
-      const [field, value] = Object.entries(t)[0]!;
-      throw new AppError('NOT_FOUND', `no service matches ${field} "${value}"${input.nodeId ? ` on node ${input.nodeId}` : ''}`, { field, value });
-    }
-    const ids = targets.map((s) => s.id);
-    const changed = await db.$transaction(async (tx) => {
+    const [kind, value] = Object.entries(input.target)[0] as ['service' | 'slaGroup' | 'namespace', string];
+    const db = await deps.pool.connect();
+    let targets: { id: string; name: string }[];
+    let changed: (ServiceRow & { was_overdue: boolean })[];
+    try {
+      await db.query('BEGIN');
       // The same node locks as status reports, taken in one order: no deadlock with them or each other.
-      await tx.$executeRawUnsafe(
-        `SELECT pg_advisory_xact_lock(hashtext('opsgraph:node:' || n)) FROM (SELECT DISTINCT "nodeId" AS n FROM "Service" WHERE id = ANY($1::uuid[]) ORDER BY 1) x`,
-        ids,
-      );
-      const inserted = await tx.$queryRawUnsafe<{ serviceId: string }[]>(
-        `INSERT INTO "BackupReport" (id, "serviceId", status, "sizeBytes", message, "completedAt", "receivedAt", "reportId")
-         SELECT gen_random_uuid(), id, $2::"BackupOutcome", $3, $4, $5, $6, $7 FROM unnest($1::uuid[]) AS t(id)
-         ON CONFLICT ("reportId", "serviceId") DO NOTHING
-         RETURNING "serviceId"`,
-        ids,
-        input.status,
-        input.sizeBytes ?? null,
-        input.message ?? null,
-        input.completedAt,
-        now,
-        input.reportId ?? null,
-      );
-      if (!inserted.length) return [];
-      const recorded = inserted.map((r) => r.serviceId);
-      const before = await tx.service.findMany({ where: { id: { in: recorded } }, select: { id: true, backupOverdue: true } });
-      // One UPDATE whose values are computed from the row it updates: nothing read earlier can be stale.
-      const after = await tx.$queryRawUnsafe<ServiceRow[]>(
-        `UPDATE "Service" s SET
-           "lastBackupStatus" = CASE WHEN s."lastBackupAt" IS NULL OR $3 >= s."lastBackupAt" THEN $2::"BackupOutcome" ELSE s."lastBackupStatus" END,
-           "lastBackupAt" = GREATEST(s."lastBackupAt", $3),
-           "lastSuccessfulBackupAt" = CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $3) ELSE s."lastSuccessfulBackupAt" END,
-           "backupOverdue" = s."backupExpected" AND (
-             CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $3) ELSE s."lastSuccessfulBackupAt" END IS NULL
-             OR CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $3) ELSE s."lastSuccessfulBackupAt" END
-                < $4::timestamptz - make_interval(days => s."backupMaxAgeDays")),
-           "updatedAt" = $4
-         WHERE s.id = ANY($1::uuid[])
-         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}`,
-        recorded,
-        input.status,
-        input.completedAt,
-        now,
-      );
-      const was = new Map(before.map((b) => [b.id, b.backupOverdue]));
-      return after.filter((r) => r.backupOverdue !== was.get(r.id));
-    });
-    await publishAll(deps, SLA_ALERT, changed.map((r) => backupAlert(r, now)));
-    const names = [...new Set(targets.map((s) => s.name))];
+      ({ rows: targets } = await db.query<{ id: string; name: string }>(
+        `WITH t AS (
+           SELECT s.id, s.name, s."nodeId" FROM "Service" s LEFT JOIN "SlaGroup" g ON g.id = s."slaGroupId"
+           WHERE CASE $1 WHEN 'service' THEN s.name = $2 WHEN 'slaGroup' THEN g.name = $2 ELSE s.namespace = $2 END
+             AND ($3::text IS NULL OR s."nodeId" = $3)),
+         locks AS (SELECT pg_advisory_xact_lock(hashtext('opsgraph:node:' || n)) FROM (SELECT DISTINCT "nodeId" AS n FROM t ORDER BY 1) x)
+         SELECT t.id, t.name FROM t CROSS JOIN (SELECT count(*) FROM locks) l ORDER BY t.name, t."nodeId"`,
+        [kind, value, input.nodeId ?? null],
+      ));
+      if (!targets.length) {
+        await db.query('ROLLBACK');
+        throw new AppError('NOT_FOUND', `no service matches ${kind} "${value}"${input.nodeId ? ` on node ${input.nodeId}` : ''}`, { field: kind, value });
+      }
+      // The UPDATE computes from the row it updates (node locks held): nothing read earlier can be stale.
+      const lastSuccess = `CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $5) ELSE s."lastSuccessfulBackupAt" END`;
+      ({ rows: changed } = await db.query<ServiceRow & { was_overdue: boolean }>(
+        `WITH old AS (SELECT id, "backupOverdue" AS was FROM "Service" WHERE id = ANY($1::uuid[])),
+         ins AS (
+           INSERT INTO "BackupReport" (id, "serviceId", status, "sizeBytes", message, "completedAt", "receivedAt", "reportId")
+           SELECT gen_random_uuid(), id, $2::"BackupOutcome", $3, $4, $5, $6, $7 FROM unnest($1::uuid[]) AS t(id)
+           ON CONFLICT ("reportId", "serviceId") DO NOTHING
+           RETURNING "serviceId")
+         UPDATE "Service" s SET
+           "lastBackupStatus" = CASE WHEN s."lastBackupAt" IS NULL OR $5 >= s."lastBackupAt" THEN $2::"BackupOutcome" ELSE s."lastBackupStatus" END,
+           "lastBackupAt" = GREATEST(s."lastBackupAt", $5),
+           "lastSuccessfulBackupAt" = ${lastSuccess},
+           "backupOverdue" = s."backupExpected" AND (${lastSuccess} IS NULL OR ${lastSuccess} < $6::timestamptz - make_interval(days => s."backupMaxAgeDays")),
+           "updatedAt" = $6
+         FROM ins WHERE s.id = ins."serviceId"
+         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, (SELECT was FROM old WHERE old.id = s.id) AS was_overdue`,
+        [targets.map((x) => x.id), input.status, input.sizeBytes ?? null, input.message ?? null, input.completedAt, now, input.reportId ?? null],
+      ));
+      await db.query('COMMIT');
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      db.release();
+    }
+    await publishAll(deps, SLA_ALERT, changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now)));
+    const names = [...new Set(targets.map((x) => x.name))];
     return { success: true, message: `backup report recorded for ${targets.length} services`, affected: targets.length, services: names };
   }
 
@@ -250,14 +244,26 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
       }));
     },
 
-    /** Every group with its services: two statements whatever the numbers. */
+    /** Groups with their services in one statement, whatever their numbers. */
     async groups(ids?: string[]): Promise<GroupRecord[]> {
-      const groups = await db.slaGroup.findMany({
-        where: ids ? { id: { in: ids } } : undefined,
-        include: { services: { orderBy: [{ nodeId: 'asc' }, { name: 'asc' }] } },
-        orderBy: { name: 'asc' },
-      });
-      return groups.map((g) => ({ ...toGroup(g), services: g.services.map(toServiceRecord) }));
+      const { rows } = await deps.pool.query<ServiceRow & { g_id: string; g_name: string; g_display: string; g_tier: string; g_target: string | null }>(
+        `SELECT g.id AS g_id, g.name AS g_name, g."displayName" AS g_display, g.tier AS g_tier, g."targetUptime" AS g_target,
+                ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}
+         FROM "SlaGroup" g LEFT JOIN "Service" s ON s."slaGroupId" = g.id
+         WHERE $1::uuid[] IS NULL OR g.id = ANY($1::uuid[])
+         ORDER BY g.name, s."nodeId", s.name`,
+        [ids ?? null],
+      );
+      const groups = new Map<string, GroupRecord>();
+      for (const r of rows) {
+        let g = groups.get(r.g_id);
+        if (!g) {
+          g = { ...toGroup({ id: r.g_id, name: r.g_name, displayName: r.g_display, tier: r.g_tier, targetUptime: r.g_target === null ? null : Number(r.g_target) }), services: [] };
+          groups.set(r.g_id, g);
+        }
+        if (r.id) g.services.push(toServiceRecord(r));
+      }
+      return [...groups.values()];
     },
 
     async group(id: string): Promise<GroupRecord> {
