@@ -37,6 +37,8 @@ export const nodeLock = (column: string) => `pg_advisory_xact_lock(hashtext('ops
 type UpsertRow = ServiceRow & { prev_status: ServiceStatus | null; prev_reported: ServiceStatus | null; prev_seen: Date | null; fresh: boolean };
 
 /**
+ * The hot statements are named, so each connection plans them once (pg prepares named statements).
+ *
  * Status sync from an agent, in one transaction of a fixed number of statements
  * whatever the number of services: node, groups, services, the report itself,
  * and the history. In-order live reports append to the history directly; a late,
@@ -66,8 +68,9 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
     const now = deps.clock.now();
     // One statement: INSERT ... DO NOTHING takes no lock on existing rows, the UPDATE touches only
     // groups whose details differ, and the names come back with their ids.
-    const { rows } = await db.query<{ id: string; name: string }>(
-      `WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS g(name, display, tier)),
+    const { rows } = await db.query<{ id: string; name: string }>({
+      name: 'opsgraph.ingest.groups',
+      text: `WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS g(name, display, tier)),
        ins AS (
          INSERT INTO "SlaGroup" (id, name, "displayName", tier, "createdAt", "updatedAt")
          SELECT gen_random_uuid(), name, COALESCE(display, name), COALESCE(tier, 'standard'), $4, $4 FROM input
@@ -79,8 +82,8 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
            AND (g."displayName", g.tier) IS DISTINCT FROM (COALESCE(i.display, g."displayName"), COALESCE(i.tier, g.tier))
          RETURNING g.id)
        SELECT id, name FROM ins UNION SELECT id, name FROM "SlaGroup" WHERE name = ANY($1::text[])`,
-      [names, display, tier, now],
-    );
+      values: [names, display, tier, now],
+    });
     const ids = new Map(rows.map((r) => [r.name, r.id]));
     if (ids.size < names.length) {
       // Another report created one of them while this statement ran: a new statement sees it.
@@ -92,8 +95,9 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
 
   async function upsertServices(db: pg.PoolClient, report: StatusReport, groups: Map<string, string>): Promise<UpsertRow[]> {
     const s = report.services;
-    const { rows } = await db.query<UpsertRow>(
-      `WITH input AS (
+    const { rows } = await db.query<UpsertRow>({
+      name: 'opsgraph.ingest.services',
+      text: `WITH input AS (
          SELECT * FROM unnest($2::text[], $3::"ServiceStatus"[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::uuid[])
            AS i(name, status, replicas, ready, workload, namespace, display, group_id)),
        prev AS (
@@ -124,7 +128,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
          RETURNING "serviceId")
        SELECT up.*, prev.status AS prev_status, prev."reportedStatus" AS prev_reported, prev."lastSeenAt" AS prev_seen, obs."serviceId" IS NOT NULL AS fresh
        FROM up LEFT JOIN prev ON prev.name = up.name LEFT JOIN obs ON obs."serviceId" = up.id`,
-      [
+      values: [
         report.nodeId,
         s.map((x) => x.name),
         s.map((x) => x.status),
@@ -137,7 +141,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
         report.observedAt,
         deps.clock.now(),
       ],
-    );
+    });
     return rows;
   }
 
@@ -188,12 +192,13 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
 
   async function insertChanges(db: pg.PoolClient, changes: (Change & { serviceId: string })[], now: Date): Promise<void> {
     if (!changes.length) return;
-    await db.query(
-      `INSERT INTO "StatusChange" ("serviceId", at, status, "receivedAt")
+    await db.query({
+      name: 'opsgraph.ingest.changes',
+      text: `INSERT INTO "StatusChange" ("serviceId", at, status, "receivedAt")
        SELECT id, at, status, $4 FROM unnest($1::uuid[], $2::timestamptz[], $3::"ServiceStatus"[]) AS c(id, at, status)
        ON CONFLICT ("serviceId", at) DO UPDATE SET status = EXCLUDED.status`,
-      [changes.map((c) => c.serviceId), changes.map((c) => new Date(c.at)), changes.map((c) => c.status), now],
-    );
+      values: [changes.map((c) => c.serviceId), changes.map((c) => new Date(c.at)), changes.map((c) => c.status), now],
+    });
   }
 
   return {
@@ -205,14 +210,15 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
       try {
         await db.query('BEGIN');
         // The node lock first (the INSERT reads from it), then the node row.
-        await db.query(
-          `WITH lock AS (SELECT ${nodeLock('$1')})
+        await db.query({
+          name: 'opsgraph.ingest.node',
+          text: `WITH lock AS (SELECT ${nodeLock('$1')})
            INSERT INTO "Node" (id, "operatorVersion", "lastReportAt", "createdAt", "updatedAt") SELECT $1, $2, $3, $4, $4 FROM lock
            ON CONFLICT (id) DO UPDATE SET "operatorVersion" = CASE WHEN "Node"."lastReportAt" IS NULL OR EXCLUDED."lastReportAt" > "Node"."lastReportAt"
                THEN COALESCE(EXCLUDED."operatorVersion", "Node"."operatorVersion") ELSE "Node"."operatorVersion" END,
              "lastReportAt" = GREATEST("Node"."lastReportAt", EXCLUDED."lastReportAt"), "updatedAt" = $4`,
-          [report.nodeId, report.operatorVersion ?? null, t, now],
-        );
+          values: [report.nodeId, report.operatorVersion ?? null, t, now],
+        });
         const groups = await upsertGroups(db, report);
         const rows = report.services.length ? await upsertServices(db, report, groups) : [];
         const reported = new Map(report.services.map((s) => [s.name, s.status]));
