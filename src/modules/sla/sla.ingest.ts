@@ -106,6 +106,8 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
          INSERT INTO "Service" AS s (id, "nodeId", name, status, "reportedStatus", "lastSeenAt", replicas, "readyReplicas",
                                      "workloadType", namespace, "displayName", "slaGroupId", "createdAt", "updatedAt")
          SELECT gen_random_uuid(), $1, name, status, status, $10, replicas, ready, workload, namespace, display, group_id, $11, $11 FROM input
+         -- Rows are locked in name order, as backup reports lock them: no deadlock between the two.
+         ORDER BY name
          ON CONFLICT ("nodeId", name) DO UPDATE SET
            status = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED.status ELSE s.status END,
            "reportedStatus" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED.status ELSE s."reportedStatus" END,

@@ -121,7 +121,7 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
     }
   }
 
-  /** Four statements on one connection: BEGIN, targets and their node locks, reports and services, COMMIT. */
+  /** Four statements on one connection: BEGIN, targets locked, reports and services, COMMIT. */
   async function record(input: BackupReportInput): Promise<BackupReportAnswer> {
     const now = clock.now();
     const [kind, value] = Object.entries(input.target)[0] as ['service' | 'slaGroup' | 'namespace', string];
@@ -130,24 +130,27 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
     let changed: (ServiceRow & { was_overdue: boolean })[];
     try {
       await db.query('BEGIN');
-      // The same node locks as status reports, taken in one order: no deadlock with them or each other.
-      ({ rows: targets } = await db.query<{ id: string; name: string }>(
-        `WITH t AS (
-           SELECT s.id, s.name, s."nodeId" FROM "Service" s LEFT JOIN "SlaGroup" g ON g.id = s."slaGroupId"
+      // Rows are locked in (nodeId, name) order, the order status reports lock them in: no deadlock,
+      // and reports for different services never wait for each other.
+      ({ rows: targets } = await db.query<{ id: string; name: string }>({
+        name: 'opsgraph.backup.targets',
+        text: `SELECT s.id, s.name FROM "Service" s LEFT JOIN "SlaGroup" g ON g.id = s."slaGroupId"
            WHERE CASE $1 WHEN 'service' THEN s.name = $2 WHEN 'slaGroup' THEN g.name = $2 ELSE s.namespace = $2 END
-             AND ($3::text IS NULL OR s."nodeId" = $3)),
-         locks AS (SELECT pg_advisory_xact_lock(hashtext('opsgraph:node:' || n)) FROM (SELECT DISTINCT "nodeId" AS n FROM t ORDER BY 1) x)
-         SELECT t.id, t.name FROM t CROSS JOIN (SELECT count(*) FROM locks) l ORDER BY t.name, t."nodeId"`,
-        [kind, value, input.nodeId ?? null],
-      ));
+             AND ($3::text IS NULL OR s."nodeId" = $3)
+           ORDER BY s."nodeId", s.name
+           FOR UPDATE OF s`,
+        values: [kind, value, input.nodeId ?? null],
+      }));
+      targets.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
       if (!targets.length) {
         await db.query('ROLLBACK');
         throw new AppError('NOT_FOUND', `no service matches ${kind} "${value}"${input.nodeId ? ` on node ${input.nodeId}` : ''}`, { field: kind, value });
       }
       // The UPDATE computes from the row it updates (node locks held): nothing read earlier can be stale.
       const lastSuccess = `CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $5) ELSE s."lastSuccessfulBackupAt" END`;
-      ({ rows: changed } = await db.query<ServiceRow & { was_overdue: boolean }>(
-        `WITH old AS (SELECT id, "backupOverdue" AS was FROM "Service" WHERE id = ANY($1::uuid[])),
+      ({ rows: changed } = await db.query<ServiceRow & { was_overdue: boolean }>({
+        name: 'opsgraph.backup.record',
+        text: `WITH old AS (SELECT id, "backupOverdue" AS was FROM "Service" WHERE id = ANY($1::uuid[])),
          ins AS (
            INSERT INTO "BackupReport" (id, "serviceId", status, "sizeBytes", message, "completedAt", "receivedAt", "reportId")
            SELECT gen_random_uuid(), id, $2::"BackupOutcome", $3, $4, $5, $6, $7 FROM unnest($1::uuid[]) AS t(id)
@@ -161,8 +164,8 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
            "updatedAt" = $6
          FROM ins WHERE s.id = ins."serviceId"
          RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, (SELECT was FROM old WHERE old.id = s.id) AS was_overdue`,
-        [targets.map((x) => x.id), input.status, input.sizeBytes ?? null, input.message ?? null, input.completedAt, now, input.reportId ?? null],
-      ));
+        values: [targets.map((x) => x.id), input.status, input.sizeBytes ?? null, input.message ?? null, input.completedAt, now, input.reportId ?? null],
+      }));
       await db.query('COMMIT');
     } catch (err) {
       await db.query('ROLLBACK').catch(() => undefined);
@@ -350,9 +353,11 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
     async evaluateBackups(): Promise<number> {
       const now = clock.now();
       const { rows } = await deps.pool.query<ServiceRow>(
-        `UPDATE "Service" SET "backupOverdue" = ${overdueSql('$1')}, "updatedAt" = $1
-         WHERE "backupOverdue" IS DISTINCT FROM ${overdueSql('$1')}
-         RETURNING ${SERVICE_COLUMNS.join(', ')}`,
+        // Rows a report is changing right now are skipped (no lock waits, no deadlock); the next run takes them.
+        `WITH due AS (SELECT id FROM "Service" WHERE "backupOverdue" IS DISTINCT FROM ${overdueSql('$1')} FOR UPDATE SKIP LOCKED)
+         UPDATE "Service" s SET "backupOverdue" = ${overdueSql('$1')}, "updatedAt" = $1 FROM due
+         WHERE s.id = due.id AND s."backupOverdue" IS DISTINCT FROM ${overdueSql('$1')}
+         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}`,
         [now],
       );
       await publishAll(deps, SLA_ALERT, rows.map((r) => backupAlert(r, now)));
