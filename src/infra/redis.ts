@@ -16,7 +16,9 @@ export function createRedis(url: string, role: RedisRole, logger: Logger, name: 
     connectTimeout: 5_000,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     ...(role === 'command'
-      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 }
+      ? // Auto-pipelining sends the commands of one event-loop turn in one write: under load, one
+        // syscall for many rate-limit checks instead of one each.
+        { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true }
       : { enableOfflineQueue: true, maxRetriesPerRequest: null }),
   };
   const redis = new Redis(url, options);
