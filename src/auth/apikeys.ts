@@ -23,8 +23,31 @@ export interface ApiKeyRecord {
 
 const PUBLIC_FIELDS = { id: true, name: true, prefix: true, nodeId: true, scopes: true, createdAt: true, lastUsedAt: true, revokedAt: true } as const;
 
+/**
+ * Verified keys are remembered for this long, so an agent's request does not cost a database
+ * read; revoking a key takes effect at once on the instance that revoked it and within this
+ * time on the others.
+ */
+const VERIFIED_TTL_MS = 5_000;
+
+type KeyRow = { id: string; name: string; nodeId: string | null; scopes: string[]; secretHash: string; revokedAt: Date | null };
+
 /** API keys for agents and backup jobs; the secret exists only in the answer to `create`. */
 export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string; clock: Clock; logger: Logger; security: SecurityService }) {
+  const verified = new Map<string, { row: KeyRow; until: number }>();
+
+  async function lookup(prefix: string): Promise<KeyRow | null> {
+    const hit = verified.get(prefix);
+    if (hit && hit.until > Date.now()) return hit.row;
+    const row = await deps.db.apiKey.findUnique({
+      where: { prefix },
+      select: { id: true, name: true, nodeId: true, scopes: true, secretHash: true, revokedAt: true },
+    });
+    if (row && !row.revokedAt) verified.set(prefix, { row, until: Date.now() + VERIFIED_TTL_MS });
+    else verified.delete(prefix);
+    return row;
+  }
+
   /** `lastUsedAt` moves at most once a minute per key, so verifying a key is a read, not a write. */
   async function touch(id: string): Promise<void> {
     try {
@@ -54,6 +77,7 @@ export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string
     async revoke(id: string): Promise<boolean> {
       assertUuid(id);
       const res = await deps.db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: deps.clock.now() } });
+      for (const [prefix, entry] of verified) if (entry.row.id === id) verified.delete(prefix);
       if (res.count === 0 && !(await deps.db.apiKey.findUnique({ where: { id }, select: { id: true } }))) {
         throw new AppError('NOT_FOUND', `no API key with id ${id}`, { field: 'id' });
       }
@@ -62,7 +86,7 @@ export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string
 
     async verify(secret: string, ip: string | undefined): Promise<Principal> {
       const parsed = parseApiKey(secret);
-      const row = parsed ? await deps.db.apiKey.findUnique({ where: { prefix: parsed.prefix } }) : null;
+      const row = parsed ? await lookup(parsed.prefix) : null;
       if (!row || row.revokedAt || !apiKeyMatches(secret, row.secretHash)) {
         const reason = !row ? 'unknown' : row.revokedAt ? 'revoked' : 'mismatch';
         await deps.security.record('api_key_rejected', { ip, actor: parsed?.prefix, details: { reason }, sampleBy: `${clientKey(ip)}:${reason}` });
