@@ -7,11 +7,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert/strict';
-import { once } from 'node:events';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { median, round, table, type Bench, type BenchContext, type BenchResult } from './harness.js';
+import { median, round, stopChild, table, type Bench, type BenchContext, type BenchResult } from './harness.js';
 import { EXPECTED, QUERIES, SERVER_KINDS, type QueryName, type ServerKind } from './http.schema.js';
 
 const CONNECTIONS = 50;
@@ -37,14 +36,7 @@ async function startServer(kind: ServerKind): Promise<RunningServer> {
     // pipe never fills; the IPC channel exists so the child dies with this process.
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stop = () => stopChild(child);
   try {
     const port = await waitForPort(child, kind);
     return { url: `http://127.0.0.1:${port}/graphql`, stop };

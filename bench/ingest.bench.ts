@@ -15,14 +15,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { applyMigrations, ensureDatabase, quoteIdent } from '../src/infra/migrations.js';
-import { median, round, table, type Bench, type BenchContext, type BenchResult } from './harness.js';
+import { median, round, stopChild, table, type Bench, type BenchContext, type BenchResult } from './harness.js';
 import { BENCH_ADMIN, Fleet, seedReport, serviceName, type StatusReport } from './ingest.fleet.js';
 import { closedLoop, httpClient, type Answer, type LoadResult } from './ingest.load.js';
 
@@ -96,14 +95,7 @@ async function startServer(dbUrl: string, prefix: string): Promise<Server> {
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 2, 'inherit', 'ipc'],
   });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stop = () => stopChild(child);
   try {
     const ready = await waitForMessage<{ type: 'ready'; url: string; apiKey: string }>(child, 'ready', START_TIMEOUT_MS);
     return {

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
+import { inTransaction } from '../../infra/prisma.js';
 import { changesFrom, type Change, type Context, type Observation, type ServiceStatus } from '../../lib/status-history.js';
 import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
 
@@ -207,10 +208,8 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
     async ingest(report: StatusReport): Promise<{ processed: number; changed: number }> {
       const now = deps.clock.now();
       const t = report.observedAt;
-      const db = await deps.pool.connect();
       const events: StatusChangedEvent[] = [];
-      try {
-        await db.query('BEGIN');
+      await inTransaction(deps.pool, async (db) => {
         // The node lock first (the INSERT reads from it), then the node row.
         await db.query({
           name: 'opsgraph.ingest.node',
@@ -256,13 +255,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
             }
           }
         }
-        await db.query('COMMIT');
-      } catch (err) {
-        await db.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        db.release();
-      }
+      });
       // After commit, so a subscriber never hears of a change that was rolled back; and the report
       // is stored whatever happens to Redis, so the agent must not be told to send it again.
       await publishAll(deps, STATUS_CHANGED, events);

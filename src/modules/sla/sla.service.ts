@@ -5,7 +5,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
-import type { Database } from '../../infra/prisma.js';
+import { inTransaction, type Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
 import { assertUuid } from '../../lib/ids.js';
 import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pagination.js';
@@ -125,14 +125,10 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
   async function record(input: BackupReportInput): Promise<BackupReportAnswer> {
     const now = clock.now();
     const [kind, value] = Object.entries(input.target)[0] as ['service' | 'slaGroup' | 'namespace', string];
-    const db = await deps.pool.connect();
-    let targets: { id: string; name: string }[];
-    let changed: (ServiceRow & { was_overdue: boolean })[];
-    try {
-      await db.query('BEGIN');
+    const { targets, changed } = await inTransaction(deps.pool, async (db) => {
       // Rows are locked in (nodeId, name) order, the order status reports lock them in: no deadlock,
       // and reports for different services never wait for each other.
-      ({ rows: targets } = await db.query<{ id: string; name: string }>({
+      const { rows: targets } = await db.query<{ id: string; name: string }>({
         name: 'opsgraph.backup.targets',
         text: `SELECT s.id, s.name FROM "Service" s LEFT JOIN "SlaGroup" g ON g.id = s."slaGroupId"
            WHERE CASE $1 WHEN 'service' THEN s.name = $2 WHEN 'slaGroup' THEN g.name = $2 ELSE s.namespace = $2 END
@@ -140,15 +136,14 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
            ORDER BY s."nodeId", s.name
            FOR UPDATE OF s`,
         values: [kind, value, input.nodeId ?? null],
-      }));
+      });
       targets.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
       if (!targets.length) {
-        await db.query('ROLLBACK');
         throw new AppError('NOT_FOUND', `no service matches ${kind} "${value}"${input.nodeId ? ` on node ${input.nodeId}` : ''}`, { field: kind, value });
       }
       // The UPDATE computes from the row it updates (node locks held): nothing read earlier can be stale.
       const lastSuccess = `CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $5) ELSE s."lastSuccessfulBackupAt" END`;
-      ({ rows: changed } = await db.query<ServiceRow & { was_overdue: boolean }>({
+      const { rows: changed } = await db.query<ServiceRow & { was_overdue: boolean }>({
         name: 'opsgraph.backup.record',
         text: `WITH old AS (SELECT id, "backupOverdue" AS was FROM "Service" WHERE id = ANY($1::uuid[])),
          ins AS (
@@ -165,14 +160,9 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
          FROM ins WHERE s.id = ins."serviceId"
          RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, (SELECT was FROM old WHERE old.id = s.id) AS was_overdue`,
         values: [targets.map((x) => x.id), input.status, input.sizeBytes ?? null, input.message ?? null, input.completedAt, now, input.reportId ?? null],
-      }));
-      await db.query('COMMIT');
-    } catch (err) {
-      await db.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      db.release();
-    }
+      });
+      return { targets, changed };
+    });
     await publishAll(deps, SLA_ALERT, changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now)));
     const names = [...new Set(targets.map((x) => x.name))];
     return { success: true, message: `backup report recorded for ${targets.length} services`, affected: targets.length, services: names };
