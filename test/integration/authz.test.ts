@@ -47,6 +47,10 @@ const CONTRACT: Record<string, Level> = {
   'Query.service': 'VIEWER',
   'Query.nodes': 'VIEWER',
   'Subscription.serviceStatusChanged': 'VIEWER',
+  'Query.slaSnapshotTrend': 'VIEWER',
+  'Query.slaTrendData': 'VIEWER',
+  'Query.slaDashboardStats': 'VIEWER',
+  'Mutation.updateSlaGroup': 'ADMIN',
 };
 
 function declaredAccess(): Map<string, Level> {

@@ -80,7 +80,8 @@ describe('the seed payloads', () => {
         name: 'payment-system',
         displayName: 'Payment System',
         tier: 'critical',
-        status: null,
+        // Reported this instant: no up or down time yet.
+        status: 'NO_DATA',
         currentUptime: null,
         services: [
           {

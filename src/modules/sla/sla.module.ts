@@ -1,20 +1,22 @@
 import { defineModule } from '../module.js';
 import { operatorRoutes } from '../operator/operator.routes.js';
+import { createSlaEngine, type SlaEngine } from './sla.engine.js';
 import { createStatusIngest } from './sla.ingest.js';
 import { fleetJobs } from './sla.jobs.js';
 import { SlaResolver } from './sla.resolver.js';
 import { createFleetService, type FleetService } from './sla.service.js';
 
 /** Nodes, SLA groups, services and their history; the agents' REST API is its adapter (src/modules/operator). */
-export const slaModule = defineModule<{ fleet: FleetService }>({
+export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine }>({
   name: 'sla',
   resolvers: [SlaResolver],
   create({ db, pool, redis, clock, events, config, logger }) {
     const staleMs = config.STALE_AFTER_SECONDS * 1_000;
     const fleet = createFleetService({ db, pool, redis, prefix: config.REDIS_PREFIX, clock, events, logger, staleMs });
     const ingest = createStatusIngest({ pool, clock, events, logger, staleMs });
+    const engine = createSlaEngine({ db, pool, clock, staleMs });
     return {
-      services: { fleet },
+      services: { fleet, engine },
       routes: [{ mount: '/api/v1', routes: operatorRoutes({ fleet, ingest, clock, config }) }],
       jobs: Object.values(fleetJobs(fleet, config)),
     };

@@ -1,10 +1,24 @@
-import { Arg, Authorized, ID, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Authorized, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { PageInput } from '../../graphql/pagination.js';
 import type { Page } from '../../lib/pagination.js';
 import { STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
 import type { ServiceRecord } from './sla.records.js';
 import type { FleetService, GroupRecord, NodeRecord } from './sla.service.js';
-import { NodeType, ServiceFilter, ServicePage, ServiceStatusChangeType, ServiceType, SlaGroupType } from './sla.types.js';
+import type { SlaEngine, SlaPeriod } from './sla.engine.js';
+import {
+  NodeType,
+  ServiceFilter,
+  ServicePage,
+  ServiceStatusChangeType,
+  ServiceType,
+  SlaDashboardStatsType,
+  SlaGroupType,
+  SlaPeriodType,
+  SlaStatus,
+  SlaTrendFilter,
+  SnapshotTrendArgs,
+  UpdateSlaGroupInput,
+} from './sla.types.js';
 
 const date = (v: Date | string | null) => (v === null ? null : new Date(v));
 
@@ -13,26 +27,57 @@ function revive(s: ServiceRecord): ServiceRecord {
   return { ...s, lastSeenAt: date(s.lastSeenAt), backupStatus: { ...s.backupStatus, lastBackupAt: date(s.backupStatus.lastBackupAt) } };
 }
 
-const withEngineFields = (g: GroupRecord): SlaGroupType => ({ ...g, status: null, currentUptime: null });
 
 @Resolver()
 export class SlaResolver {
   private readonly fleet: FleetService;
+  private readonly engine: SlaEngine;
 
-  constructor(services: { fleet: FleetService }) {
+  constructor(services: { fleet: FleetService; engine: SlaEngine }) {
     this.fleet = services.fleet;
+    this.engine = services.engine;
+  }
+
+  /** Groups with their month status and 30-day uptime, all computed in one pass. */
+  private async withNumbers(groups: GroupRecord[]): Promise<SlaGroupType[]> {
+    const numbers = await this.engine.groupNumbers(groups.map((g) => ({ id: g.id, targetUptime: g.targetUptime, serviceIds: g.services.map((s) => s.id) })));
+    return groups.map((g) => ({ ...g, status: numbers.get(g.id)!.status as SlaStatus, currentUptime: numbers.get(g.id)!.currentUptime }));
   }
 
   @Authorized('VIEWER')
-  @Query(() => [SlaGroupType], { description: 'Every SLA group with its services and their backup status.' })
+  @Query(() => [SlaGroupType], { description: 'Every SLA group with its services, their backup status, the month status and the 30-day uptime.' })
   async slaGroups(): Promise<SlaGroupType[]> {
-    return (await this.fleet.groups()).map(withEngineFields);
+    return this.withNumbers(await this.fleet.groups());
   }
 
   @Authorized('VIEWER')
   @Query(() => SlaGroupType)
   async slaGroup(@Arg('id', () => ID) id: string): Promise<SlaGroupType> {
-    return withEngineFields(await this.fleet.group(id));
+    return (await this.withNumbers([await this.fleet.group(id)]))[0]!;
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => SlaGroupType, { description: 'Changing a target re-evaluates statuses from the same history; nothing is rewritten.' })
+  async updateSlaGroup(@Arg('id', () => ID) id: string, @Arg('input') input: UpdateSlaGroupInput): Promise<SlaGroupType> {
+    return (await this.withNumbers([await this.fleet.updateGroup(id, input)]))[0]!;
+  }
+
+  @Authorized('VIEWER')
+  @Query(() => [SlaPeriodType], { description: 'Every 5-minute bucket (UTC) of the last hoursBack hours, oldest first, the current one included.' })
+  slaSnapshotTrend(@Args() { serviceId, hoursBack }: SnapshotTrendArgs): Promise<SlaPeriod[]> {
+    return this.engine.snapshotTrend(serviceId, hoursBack);
+  }
+
+  @Authorized('VIEWER')
+  @Query(() => [SlaPeriodType], { description: 'Daily or monthly periods from the start of the period monthsBack months ago to now: one service, one group, or all services in groups.' })
+  slaTrendData(@Arg('filter') filter: SlaTrendFilter): Promise<SlaPeriod[]> {
+    return this.engine.trendData(filter);
+  }
+
+  @Authorized('VIEWER')
+  @Query(() => SlaDashboardStatsType)
+  slaDashboardStats(): Promise<SlaDashboardStatsType> {
+    return this.engine.dashboardStats();
   }
 
   @Authorized('VIEWER')

@@ -259,6 +259,17 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
       return [...groups.values()];
     },
 
+    async updateGroup(id: string, input: { displayName?: string | null; tier?: string | null; targetUptime?: number | null }): Promise<GroupRecord> {
+      assertUuid(id);
+      const found = await db.slaGroup.findUnique({ where: { id }, select: { id: true } });
+      if (!found) throw new AppError('NOT_FOUND', `no SLA group with id ${id}`, { field: 'id' });
+      await db.slaGroup.update({
+        where: { id },
+        data: { displayName: input.displayName ?? undefined, tier: input.tier ?? undefined, targetUptime: input.targetUptime === undefined ? undefined : input.targetUptime },
+      });
+      return this.group(id);
+    },
+
     async group(id: string): Promise<GroupRecord> {
       const [g] = await this.groups([assertUuid(id)]);
       if (!g) throw new AppError('NOT_FOUND', `no SLA group with id ${id}`, { field: 'id' });

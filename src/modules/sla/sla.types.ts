@@ -1,4 +1,6 @@
-import { Field, Float, ID, InputType, Int, registerEnumType } from 'type-graphql';
+import { IsIn, IsOptional, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { ArgsType, Field, Float, ID, InputType, Int, registerEnumType } from 'type-graphql';
+import { TIERS } from '../../lib/sla-targets.js';
 import { OutputType } from '../../graphql/output-type.js';
 import { Paginated } from '../../graphql/pagination.js';
 import { SERVICE_STATUSES, type ServiceStatus } from '../../lib/status-history.js';
@@ -14,6 +16,14 @@ export enum NodeStatus {
   OFFLINE = 'OFFLINE',
 }
 registerEnumType(NodeStatus, { name: 'NodeStatus', description: 'ONLINE while the agent has reported or sent a heartbeat within the stale limit.' });
+
+export enum SlaStatus {
+  MET = 'MET',
+  AT_RISK = 'AT_RISK',
+  BREACHED = 'BREACHED',
+  NO_DATA = 'NO_DATA',
+}
+registerEnumType(SlaStatus, { name: 'SlaStatus', description: 'BREACHED above the error budget, AT_RISK from 75 % of it, NO_DATA without up or down time.' });
 
 @OutputType('BackupStatus')
 export class BackupStatusType {
@@ -48,9 +58,9 @@ export class SlaGroupType {
   @Field() displayName!: string;
   @Field({ description: 'critical, high, standard or low.' }) tier!: string;
   @Field(() => Float, { description: "The group's own target, else its tier's (critical 99.95, high 99.9, standard 99.5, low 99.0)." }) targetUptime!: number;
-  @Field(() => String, { nullable: true, description: 'Period status of the current UTC month (MET, AT_RISK, BREACHED, NO_DATA), computed by the SLA engine; null until it has.' })
-  status!: string | null;
-  @Field(() => Float, { nullable: true, description: 'Uptime % over the last 30 days, computed by the SLA engine; null until it has.' })
+  @Field(() => SlaStatus, { description: 'Error-budget status of the current UTC month.' })
+  status!: SlaStatus;
+  @Field(() => Float, { nullable: true, description: 'Uptime % over the last 30 days; null without data.' })
   currentUptime!: number | null;
   @Field(() => [ServiceType]) services!: ServiceType[];
 }
@@ -82,4 +92,46 @@ export class ServiceStatusChangeType {
   @Field(() => ServiceStatusEnum, { nullable: true, description: 'null for a service seen for the first time.' }) previousStatus!: ServiceStatus | null;
   @Field(() => ServiceStatusEnum) status!: ServiceStatus;
   @Field() observedAt!: Date;
+}
+
+@OutputType('SlaPeriod', { description: 'One period (5 minutes, a UTC day or a UTC month): uptime, downtime, incidents and budget status.' })
+export class SlaPeriodType {
+  @Field({ description: 'YYYY-MM-DDTHH:mm (5 minutes), YYYY-MM-DD (day) or YYYY-MM (month), UTC.' }) periodKey!: string;
+  @Field() periodStart!: Date;
+  @Field(() => Float, { nullable: true, description: 'Uptime % of the period so far; null without up or down time.' }) actualValue!: number | null;
+  @Field(() => Float) targetValue!: number;
+  @Field(() => Int, { description: 'Incidents that started in the period.' }) incidentCount!: number;
+  @Field(() => Float) downtimeMinutes!: number;
+  @Field(() => SlaStatus) status!: SlaStatus;
+}
+
+@InputType()
+export class SlaTrendFilter {
+  @Field({ description: 'DAILY or MONTHLY.' }) @IsIn(['DAILY', 'MONTHLY']) periodType!: 'DAILY' | 'MONTHLY';
+  @Field(() => Int) @Min(0) @Max(36) monthsBack!: number;
+  @Field(() => ID, { nullable: true }) serviceId?: string;
+  @Field(() => ID, { nullable: true }) slaGroupId?: string;
+}
+
+@ArgsType()
+export class SnapshotTrendArgs {
+  @Field(() => ID) serviceId!: string;
+  @Field(() => Int) @Min(1) @Max(168) hoursBack!: number;
+}
+
+@OutputType('SlaDashboardStats')
+export class SlaDashboardStatsType {
+  @Field(() => Int) totalServices!: number;
+  @Field(() => Int, { description: 'Services that belong to an SLA group.' }) servicesWithSla!: number;
+  @Field(() => Int) metCount!: number;
+  @Field(() => Int) atRiskCount!: number;
+  @Field(() => Int) breachedCount!: number;
+  @Field(() => Float, { nullable: true, description: 'Mean 30-day uptime of the services with SLA that have data.' }) averageUptime!: number | null;
+}
+
+@InputType()
+export class UpdateSlaGroupInput {
+  @Field({ nullable: true }) @IsOptional() @MinLength(1) @MaxLength(255) displayName?: string;
+  @Field({ nullable: true }) @IsOptional() @IsIn(TIERS) tier?: string;
+  @Field(() => Float, { nullable: true, description: 'Percent, e.g. 99.95; null keeps the tier default.' }) @IsOptional() @Min(0) @Max(100) targetUptime?: number;
 }

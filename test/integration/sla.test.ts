@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeedDashboardStatsDocument, SeedSlaGroupsDocument, SeedSnapshotTrendDocument, SeedTrendDataDocument, TrendDataDocument, UpdateSlaGroupDocument } from '../generated/graphql.js';
+import { agent, newAgentKey } from '../support/agent.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { bearer, createTestEnv, gql, login, tokenFor, type TestApp, type TestEnv } from '../support/harness.js';
+
+const NODE = 'org/sla/cluster';
+const T0 = Date.parse('2026-02-07T14:00:00.000Z');
+const clock = new FakeClock(new Date(T0));
+let env: TestEnv;
+let api: TestApp;
+let serviceId: string;
+let groupId: string;
+
+/** Access tokens follow the fake clock: after it moves, log in again. */
+const viewer = async () => bearer((await login(api.url, 'viewer@opsgraph.test', 'a-long-enough-password')).token);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  api = await env.startApp({ role: 'api', clock, overrides: { RATE_LIMIT_AGENT: '100000' } });
+  await tokenFor(api, 'VIEWER');
+  const ag = agent(api, await newAgentKey(api));
+  // OPERATIONAL from :00, PARTIAL_OUTAGE from :01, OPERATIONAL again from :03, a report every 30 s, live.
+  for (let s = 0; s < 300; s += 30) {
+    clock.set(new Date(T0 + s * 1000));
+    const status = s >= 60 && s < 180 ? 'PARTIAL_OUTAGE' : 'OPERATIONAL';
+    const res = await ag.status({
+      nodeId: NODE,
+      observedAt: iso(T0 + s * 1000),
+      services: [{ name: 'checkout-api', status, slaGroup: 'checkout' }],
+      slaGroups: [{ name: 'checkout', displayName: 'Checkout', tier: 'critical' }],
+    });
+    expect(res.status).toBe(200);
+  }
+  clock.set(new Date(T0 + 5 * 60_000));
+  const service = await api.app.db.prisma.service.findFirstOrThrow({ where: { nodeId: NODE } });
+  serviceId = service.id;
+  groupId = service.slaGroupId!;
+});
+afterAll(() => env.cleanup());
+
+describe('the seed queries, with the numbers api.md defines', () => {
+  it('slaSnapshotTrend: 60 %, 2 minutes down, one incident, BREACHED in the bucket of the outage', async () => {
+    const r = await gql(api.url, SeedSnapshotTrendDocument, { serviceId }, await viewer());
+    expect(r.errors).toBeUndefined();
+    const rows = r.data!.slaSnapshotTrend;
+    // 13:05 to 14:05, the current bucket included.
+    expect(rows.map((b) => b.periodKey)).toEqual(Array.from({ length: 13 }, (_, i) => iso(T0 - 55 * 60_000 + i * 300_000).slice(0, 16)));
+    expect(rows.at(-2)).toEqual({
+      periodKey: '2026-02-07T14:00',
+      periodStart: '2026-02-07T14:00:00.000Z',
+      actualValue: 60,
+      targetValue: 99.95,
+      incidentCount: 1,
+      downtimeMinutes: 2,
+      status: 'BREACHED',
+    });
+    expect(rows[0]).toMatchObject({ actualValue: null, downtimeMinutes: 0, incidentCount: 0, status: 'NO_DATA' });
+  });
+
+  it('slaGroups: the month status and the 30-day uptime of the group', async () => {
+    const r = await gql(api.url, SeedSlaGroupsDocument, {}, await viewer());
+    const group = r.data!.slaGroups.find((g) => g.name === 'checkout')!;
+    // February's budget at 99.95 % is 20.16 minutes; 2 minutes used.
+    expect(group).toMatchObject({ tier: 'critical', status: 'MET', currentUptime: 60 });
+  });
+
+  it('slaTrendData: daily periods from a month back to today, with the quoted periodType', async () => {
+    const r = await gql(api.url, SeedTrendDataDocument, {}, await viewer());
+    expect(r.errors).toBeUndefined();
+    const days = r.data!.slaTrendData;
+    expect(days[0]!.periodKey).toBe('2026-01-07');
+    expect(days.at(-1)).toEqual({ periodKey: '2026-02-07', periodStart: '2026-02-07T00:00:00.000Z', actualValue: 60, status: 'BREACHED' });
+    expect(days.slice(0, -1).every((d) => d.status === 'NO_DATA' && d.actualValue === null)).toBe(true);
+
+    const months = await gql(api.url, TrendDataDocument, { filter: { periodType: 'MONTHLY', monthsBack: 1, slaGroupId: groupId } }, await viewer());
+    expect(months.data!.slaTrendData.map((m) => [m.periodKey, m.actualValue, m.downtimeMinutes, m.incidentCount, m.status])).toEqual([
+      ['2026-01', null, 0, 0, 'NO_DATA'],
+      ['2026-02', 60, 2, 1, 'MET'],
+    ]);
+    const bad = await gql(api.url, TrendDataDocument, { filter: { periodType: 'WEEKLY', monthsBack: 1 } }, await viewer());
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('slaDashboardStats', async () => {
+    const r = await gql(api.url, SeedDashboardStatsDocument, {}, await viewer());
+    expect(r.data!.slaDashboardStats).toEqual({ totalServices: 1, servicesWithSla: 1, metCount: 1, atRiskCount: 0, breachedCount: 0, averageUptime: 60 });
+  });
+});
+
+describe('exact whatever the delivery', () => {
+  it('a late report changes the closed bucket it falls in', async () => {
+    await agent(api, await newAgentKey(api)).status({ nodeId: NODE, observedAt: iso(T0 + 255_000), services: [{ name: 'checkout-api', status: 'MAJOR_OUTAGE' }] });
+    const r = await gql(api.url, SeedSnapshotTrendDocument, { serviceId }, await viewer());
+    // Down 14:01–14:03 and 14:04:15–14:04:30: 2.25 minutes, two incidents.
+    expect(r.data!.slaSnapshotTrend.at(-2)).toMatchObject({ actualValue: 55, downtimeMinutes: 2.25, incidentCount: 2, status: 'BREACHED' });
+  });
+
+  it('a new target re-evaluates the status from the same history', async () => {
+    const admin = bearer((await login(api.url, 'admin@opsgraph.test', 'correct-horse-battery')).token);
+    const r = await gql(api.url, UpdateSlaGroupDocument, { id: groupId, input: { targetUptime: 99.999 } }, admin);
+    expect(r.data!.updateSlaGroup).toMatchObject({ targetUptime: 99.999, status: 'BREACHED' });
+    const trend = await gql(api.url, SeedSnapshotTrendDocument, { serviceId }, await viewer());
+    expect(trend.data!.slaSnapshotTrend.at(-2)).toMatchObject({ targetValue: 99.999, downtimeMinutes: 2.25 });
+  });
+});
