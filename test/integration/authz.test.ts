@@ -51,6 +51,8 @@ const CONTRACT: Record<string, Level> = {
   'Query.slaTrendData': 'VIEWER',
   'Query.slaDashboardStats': 'VIEWER',
   'Mutation.updateSlaGroup': 'ADMIN',
+  'Query.incidents': 'VIEWER',
+  'Subscription.slaIncident': 'VIEWER',
 };
 
 function declaredAccess(): Map<string, Level> {

@@ -259,6 +259,13 @@ describe('history', () => {
     const state = async (nodeId: string) =>
       (await db().service.findMany({ where: { nodeId }, orderBy: { name: 'asc' } })).map((s) => [s.name, s.status, s.reportedStatus, s.lastSeenAt?.toISOString()]);
     expect(await state('org/shuffled')).toEqual(await state('org/in-order'));
+    const stored = async (nodeId: string) =>
+      (await db().incident.findMany({ where: { service: { nodeId } }, include: { service: { select: { name: true } } } }))
+        .map((i) => `${i.service.name}@${i.startedAt.toISOString()}-${i.endedAt?.toISOString() ?? 'open'}`)
+        .sort();
+    const incidents = await stored('org/in-order');
+    expect(incidents.length).toBeGreaterThan(10);
+    expect(await stored('org/shuffled')).toEqual(incidents);
   }, 120_000);
 });
 

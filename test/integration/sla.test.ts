@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SeedDashboardStatsDocument, SeedSlaGroupsDocument, SeedSnapshotTrendDocument, SeedTrendDataDocument, TrendDataDocument, UpdateSlaGroupDocument } from '../generated/graphql.js';
+import { print } from 'graphql';
+import { IncidentsDocument, SlaIncidentDocument, type SlaIncidentSubscription, SeedDashboardStatsDocument, SeedSlaGroupsDocument, SeedSnapshotTrendDocument, SeedTrendDataDocument, TrendDataDocument, UpdateSlaGroupDocument } from '../generated/graphql.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { bearer, createTestEnv, gql, login, tokenFor, type TestApp, type TestEnv } from '../support/harness.js';
+import { bearer, createTestEnv, gql, login, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
 
 const NODE = 'org/sla/cluster';
 const T0 = Date.parse('2026-02-07T14:00:00.000Z');
@@ -89,12 +90,50 @@ describe('the seed queries, with the numbers api.md defines', () => {
   });
 });
 
+describe('incidents', () => {
+  it('are stored as the history defines them, and open and close live on another instance', async () => {
+    const listed = await gql(api.url, IncidentsDocument, { filter: { serviceId } }, await viewer());
+    expect(listed.data!.incidents.items).toEqual([
+      { id: expect.any(String), serviceId, slaGroupId: groupId, startedAt: iso(T0 + 60_000), endedAt: iso(T0 + 180_000) },
+    ]);
+
+    const other = await env.startApp({ role: 'api', clock });
+    const seen: SlaIncidentSubscription['slaIncident'][] = [];
+    const client = wsClient(other.wsUrl, { authorization: (await viewer()).authorization });
+    client.subscribe<SlaIncidentSubscription>({ query: print(SlaIncidentDocument) }, { next: (r) => void (r.data && seen.push(r.data.slaIncident)), error: () => undefined, complete: () => undefined });
+    await new Promise((r) => setTimeout(r, 200));
+    const ag = agent(api, await newAgentKey(api));
+    const post = async (offset: number, status: string) => {
+      clock.set(new Date(T0 + offset * 1000));
+      expect((await ag.status({ nodeId: NODE, observedAt: iso(T0 + offset * 1000), services: [{ name: 'checkout-api', status }] })).status).toBe(200);
+    };
+    await post(300, 'MAJOR_OUTAGE');
+    await waitFor(() => seen.length === 1, 1_000, 10);
+    await post(330, 'MAJOR_OUTAGE');
+    await post(360, 'OPERATIONAL');
+    await waitFor(() => seen.length === 2, 1_000, 10);
+    expect(seen).toEqual([
+      { action: 'OPENED', incident: { id: expect.any(String), serviceId, startedAt: iso(T0 + 300_000), endedAt: null } },
+      { action: 'CLOSED', incident: { id: seen[0]!.incident.id, serviceId, startedAt: iso(T0 + 300_000), endedAt: iso(T0 + 360_000) } },
+    ]);
+    const open = await gql(api.url, IncidentsDocument, { filter: { open: true } }, await viewer());
+    expect(open.data!.incidents.pageInfo.total).toBe(0);
+    await client.dispose();
+    clock.set(new Date(T0 + 5 * 60_000));
+  });
+});
+
 describe('exact whatever the delivery', () => {
   it('a late report changes the closed bucket it falls in', async () => {
     await agent(api, await newAgentKey(api)).status({ nodeId: NODE, observedAt: iso(T0 + 255_000), services: [{ name: 'checkout-api', status: 'MAJOR_OUTAGE' }] });
     const r = await gql(api.url, SeedSnapshotTrendDocument, { serviceId }, await viewer());
     // Down 14:01–14:03 and 14:04:15–14:04:30: 2.25 minutes, two incidents.
     expect(r.data!.slaSnapshotTrend.at(-2)).toMatchObject({ actualValue: 55, downtimeMinutes: 2.25, incidentCount: 2, status: 'BREACHED' });
+    const stored = await gql(api.url, IncidentsDocument, { filter: { serviceId }, page: { sort: 'startedAt', order: 'asc' } }, await viewer());
+    expect(stored.data!.incidents.items.map((i) => [i.startedAt, i.endedAt]).slice(0, 2)).toEqual([
+      [iso(T0 + 60_000), iso(T0 + 180_000)],
+      [iso(T0 + 255_000), iso(T0 + 270_000)],
+    ]);
   });
 
   it('a new target re-evaluates the status from the same history', async () => {

@@ -6,6 +6,7 @@ import { assertUuid } from '../../lib/ids.js';
 import { bucketStart, buckets, durations, groupTimeline, incidents, periodStatus, timeline, uptime, type Durations, type PeriodStatus, type Segment } from '../../lib/sla.js';
 import { TIER_TARGETS, targetUptime } from '../../lib/sla-targets.js';
 import type { ServiceStatus } from '../../lib/status-history.js';
+import { historySince } from './sla.history.js';
 
 export type PeriodType = 'FIVE_MINUTES' | 'DAY' | 'MONTH';
 
@@ -41,20 +42,7 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
    * incidents of the range are known exactly.
    */
   async function timelines(subjects: readonly Subject[], from: number, to: number): Promise<Map<string, { segments: Segment[]; start: number }>> {
-    const ids = subjects.map((s) => s.id);
-    const { rows } = await deps.pool.query<{ serviceId: string; at: Date; status: ServiceStatus }>(
-      `WITH anchor AS (
-         SELECT s.id, COALESCE(
-           (SELECT max(at) FROM "StatusChange" c WHERE c."serviceId" = s.id AND c.at <= $2 AND c.status IN ('OPERATIONAL', 'DEGRADED')),
-           (SELECT max(at) FROM "StatusChange" c WHERE c."serviceId" = s.id AND c.at <= $2),
-           $2) AS at
-         FROM unnest($1::uuid[]) AS s(id))
-       SELECT c."serviceId", c.at, c.status FROM "StatusChange" c JOIN anchor a ON a.id = c."serviceId"
-       WHERE c.at >= a.at AND c.at < $3 ORDER BY c."serviceId", c.at`,
-      [ids, new Date(from), new Date(to)],
-    );
-    const changes = new Map<string, { at: number; status: ServiceStatus }[]>(ids.map((id) => [id, []]));
-    for (const r of rows) changes.get(r.serviceId)!.push({ at: r.at.getTime(), status: r.status });
+    const changes = await historySince(deps.pool, subjects.map((s) => s.id), new Date(from), new Date(to));
     const out = new Map<string, { segments: Segment[]; start: number }>();
     for (const s of subjects) {
       const list = changes.get(s.id)!;

@@ -4,6 +4,7 @@ import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
 import { inTransaction } from '../../infra/prisma.js';
 import { changesFrom, type Change, type Context, type Observation, type ServiceStatus } from '../../lib/status-history.js';
+import { SLA_INCIDENT, syncIncidents, type IncidentEvent } from './sla.incidents.js';
 import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
 
 export interface StatusReport {
@@ -209,6 +210,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
       const now = deps.clock.now();
       const t = report.observedAt;
       const events: StatusChangedEvent[] = [];
+      let incidentEvents: IncidentEvent[] = [];
       await inTransaction(deps.pool, async (db) => {
         // The node lock first (the INSERT reads from it), then the node row.
         await db.query({
@@ -255,10 +257,15 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
             }
           }
         }
+        // Incidents follow the history of every service whose history just changed.
+        const touched = new Set([...appended.map((c) => c.serviceId), ...late.map((r) => r.id)]);
+        // From just before t: the anchor must be the last UP change before the ones written now.
+        incidentEvents = await syncIncidents(db, rows.filter((r) => touched.has(r.id)).map((r) => ({ id: r.id, slaGroupId: r.slaGroupId })), new Date(t.getTime() - 1));
       });
       // After commit, so a subscriber never hears of a change that was rolled back; and the report
       // is stored whatever happens to Redis, so the agent must not be told to send it again.
       await publishAll(deps, STATUS_CHANGED, events);
+      await publishAll(deps, SLA_INCIDENT, incidentEvents);
       return { processed: report.services.length, changed: events.length };
     },
   };

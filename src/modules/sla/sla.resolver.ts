@@ -5,7 +5,11 @@ import { STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
 import type { ServiceRecord } from './sla.records.js';
 import type { FleetService, GroupRecord, NodeRecord } from './sla.service.js';
 import type { SlaEngine, SlaPeriod } from './sla.engine.js';
+import { SLA_INCIDENT, type IncidentEvent, type IncidentRecord } from './sla.incidents.js';
 import {
+  IncidentAction,
+  IncidentFilter,
+  IncidentPage,
   NodeType,
   ServiceFilter,
   ServicePage,
@@ -16,6 +20,7 @@ import {
   SlaPeriodType,
   SlaStatus,
   SlaTrendFilter,
+  SlaIncidentEventType,
   SnapshotTrendArgs,
   UpdateSlaGroupInput,
 } from './sla.types.js';
@@ -72,6 +77,22 @@ export class SlaResolver {
   @Query(() => [SlaPeriodType], { description: 'Daily or monthly periods from the start of the period monthsBack months ago to now: one service, one group, or all services in groups.' })
   slaTrendData(@Arg('filter') filter: SlaTrendFilter): Promise<SlaPeriod[]> {
     return this.engine.trendData(filter);
+  }
+
+  @Authorized('VIEWER')
+  @Query(() => IncidentPage, { description: 'Incidents, newest first.' })
+  incidents(
+    @Arg('filter', () => IncidentFilter, { nullable: true }) filter?: IncidentFilter,
+    @Arg('page', () => PageInput, { nullable: true }) page?: PageInput,
+  ): Promise<Page<IncidentRecord>> {
+    return this.fleet.incidents(filter, page);
+  }
+
+  @Authorized('VIEWER')
+  @Subscription(() => SlaIncidentEventType, { topics: SLA_INCIDENT, description: 'An incident opened or closed (sla:incident).' })
+  slaIncident(@Root() event: IncidentEvent): SlaIncidentEventType {
+    const i = event.incident;
+    return { action: event.action as IncidentAction, incident: { ...i, startedAt: new Date(i.startedAt), endedAt: date(i.endedAt) } };
   }
 
   @Authorized('VIEWER')

@@ -12,6 +12,7 @@ import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pa
 import { targetUptime } from '../../lib/sla-targets.js';
 import type { ServiceStatus } from '../../lib/status-history.js';
 import { publishAll, STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
+import type { IncidentRecord } from './sla.incidents.js';
 import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
 
 export const SLA_ALERT = 'sla:alert';
@@ -289,6 +290,21 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
         db.service.count({ where }),
       ]);
       return { items: items.map(toServiceRecord), pageInfo: pageInfo(total, p.page, p.limit) };
+    },
+
+    async incidents(filter: { serviceId?: string | null; slaGroupId?: string | null; open?: boolean | null } | null | undefined, page: PageRequest | null | undefined): Promise<Page<IncidentRecord>> {
+      const p = resolvePage(page, ['startedAt', 'endedAt'] as const, 'startedAt');
+      const where: Prisma.IncidentWhereInput = {
+        ...(filter?.serviceId ? { serviceId: assertUuid(filter.serviceId, 'filter.serviceId') } : {}),
+        ...(filter?.slaGroupId ? { service: { slaGroupId: assertUuid(filter.slaGroupId, 'filter.slaGroupId') } } : {}),
+        ...(filter?.open === true ? { endedAt: null } : filter?.open === false ? { endedAt: { not: null } } : {}),
+      };
+      const [rows, total] = await db.$transaction([
+        db.incident.findMany({ where, include: { service: { select: { slaGroupId: true } } }, orderBy: [{ [p.sort]: p.order }, { id: 'asc' }], skip: p.skip, take: p.take }),
+        db.incident.count({ where }),
+      ]);
+      const items = rows.map((r) => ({ id: r.id, serviceId: r.serviceId, slaGroupId: r.service.slaGroupId, startedAt: r.startedAt, endedAt: r.endedAt }));
+      return { items, pageInfo: pageInfo(total, p.page, p.limit) };
     },
 
     async service(id: string): Promise<ServiceRecord> {

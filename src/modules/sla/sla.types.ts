@@ -135,3 +135,33 @@ export class UpdateSlaGroupInput {
   @Field({ nullable: true }) @IsOptional() @IsIn(TIERS) tier?: string;
   @Field(() => Float, { nullable: true, description: 'Percent, e.g. 99.95; null keeps the tier default.' }) @IsOptional() @Min(0) @Max(100) targetUptime?: number;
 }
+
+@OutputType('Incident', { description: 'A service went from up (or no data) to down; it ends at the next up report.' })
+export class IncidentType {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) serviceId!: string;
+  @Field(() => ID, { nullable: true }) slaGroupId!: string | null;
+  @Field() startedAt!: Date;
+  @Field(() => Date, { nullable: true, description: 'null while the incident is open.' }) endedAt!: Date | null;
+}
+
+@InputType()
+export class IncidentFilter {
+  @Field(() => ID, { nullable: true }) serviceId?: string;
+  @Field(() => ID, { nullable: true }) slaGroupId?: string;
+  @Field({ nullable: true, description: 'Only open (true) or only closed (false) incidents.' }) open?: boolean;
+}
+
+export const IncidentPage = Paginated(IncidentType, 'IncidentPage');
+
+export enum IncidentAction {
+  OPENED = 'OPENED',
+  CLOSED = 'CLOSED',
+}
+registerEnumType(IncidentAction, { name: 'IncidentAction' });
+
+@OutputType('SlaIncidentEvent')
+export class SlaIncidentEventType {
+  @Field(() => IncidentType) incident!: IncidentType;
+  @Field(() => IncidentAction) action!: IncidentAction;
+}
