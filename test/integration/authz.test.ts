@@ -53,6 +53,7 @@ const CONTRACT: Record<string, Level> = {
   'Mutation.updateSlaGroup': 'ADMIN',
   'Query.incidents': 'VIEWER',
   'Subscription.slaIncident': 'VIEWER',
+  'Subscription.slaAlert': 'VIEWER',
 };
 
 function declaredAccess(): Map<string, Level> {

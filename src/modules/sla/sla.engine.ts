@@ -160,6 +160,40 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
       return out;
     },
 
+    /**
+     * The current month's status of every service in a group and of every group, with what
+     * an alert needs to say (names, budget used).
+     */
+    async monthStatuses(): Promise<{ scope: 'SERVICE' | 'GROUP'; id: string; serviceId: string | null; slaGroupId: string | null; name: string; status: PeriodStatus; consumedMinutes: number; allowedMinutes: number }[]> {
+      const now = deps.clock.now().getTime();
+      const monthStart = bucketStart(now, 'MONTH');
+      const monthEnd = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth() + 1, 1);
+      const [services, groups] = await Promise.all([
+        deps.db.service.findMany({ where: { slaGroupId: { not: null } }, select: { id: true, name: true, nodeId: true, slaGroupId: true, lastSeenAt: true } }),
+        deps.db.slaGroup.findMany({ select: { id: true, name: true, tier: true, targetUptime: true } }),
+      ]);
+      const targets = new Map(groups.map((g) => [g.id, targetUptime({ tier: g.tier, targetUptime: g.targetUptime === null ? null : Number(g.targetUptime) })]));
+      const tl = await timelines(services.map((s) => ({ id: s.id, groupId: s.slaGroupId, lastSeen: s.lastSeenAt?.getTime() ?? null })), monthStart, now);
+      const month = { from: monthStart, to: now };
+      const describe = (d: Durations, target: number) => {
+        const p = periodStatus(d, monthEnd - monthStart, target);
+        return { status: p.status, consumedMinutes: p.consumedMs / 60_000, allowedMinutes: p.allowedMs / 60_000 };
+      };
+      const out: Awaited<ReturnType<typeof this.monthStatuses>> = services.map((s) => ({
+        scope: 'SERVICE' as const,
+        id: s.id,
+        serviceId: s.id,
+        slaGroupId: s.slaGroupId,
+        name: `${s.name} on ${s.nodeId}`,
+        ...describe(durations(tl.get(s.id)!.segments, month), targets.get(s.slaGroupId!)!),
+      }));
+      for (const g of groups) {
+        const members = services.filter((s) => s.slaGroupId === g.id).map((s) => tl.get(s.id)!.segments);
+        out.push({ scope: 'GROUP', id: g.id, serviceId: null, slaGroupId: g.id, name: g.name, ...describe(groupSeries(members, month).durations(month), targets.get(g.id)!) });
+      }
+      return out;
+    },
+
     async dashboardStats(): Promise<{ totalServices: number; servicesWithSla: number; metCount: number; atRiskCount: number; breachedCount: number; averageUptime: number | null }> {
       const now = deps.clock.now().getTime();
       const monthStart = bucketStart(now, 'MONTH');

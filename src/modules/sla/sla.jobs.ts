@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { defineJob } from '../../infra/jobs.js';
+import type { SlaAlerts } from './sla.alerts.js';
 import type { FleetService } from './sla.service.js';
 
 const QUEUE = 'sla';
@@ -11,8 +12,16 @@ const none = z.object({});
  * touches rows whose state must change, so two workers running it at once, or a
  * retry, change nothing twice.
  */
-export function fleetJobs(fleet: FleetService, config: Pick<Config, 'FLEET_SWEEP_SECONDS' | 'REPORT_REPLAY_HOURS'>) {
+export function fleetJobs(fleet: FleetService, alerts: SlaAlerts, config: Pick<Config, 'FLEET_SWEEP_SECONDS' | 'REPORT_REPLAY_HOURS'>) {
   return {
+    evaluateAlerts: defineJob({
+      name: 'sla.evaluate-alerts',
+      queue: QUEUE,
+      payload: none,
+      handler: () => alerts.evaluate(),
+      schedule: { every: 60_000, payload: {} },
+      options: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+    }),
     sweepStale: defineJob({
       name: 'sla.sweep-stale',
       queue: QUEUE,

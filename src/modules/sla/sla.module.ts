@@ -1,5 +1,6 @@
 import { defineModule } from '../module.js';
 import { operatorRoutes } from '../operator/operator.routes.js';
+import { createSlaAlerts } from './sla.alerts.js';
 import { createSlaEngine, type SlaEngine } from './sla.engine.js';
 import { createStatusIngest } from './sla.ingest.js';
 import { fleetJobs } from './sla.jobs.js';
@@ -15,10 +16,11 @@ export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine }
     const fleet = createFleetService({ db, pool, redis, prefix: config.REDIS_PREFIX, clock, events, logger, staleMs });
     const ingest = createStatusIngest({ pool, clock, events, logger, staleMs });
     const engine = createSlaEngine({ db, pool, clock, staleMs });
+    const alerts = createSlaAlerts({ engine, pool, clock, events, logger });
     return {
       services: { fleet, engine },
       routes: [{ mount: '/api/v1', routes: operatorRoutes({ fleet, ingest, clock, config }) }],
-      jobs: Object.values(fleetJobs(fleet, config)),
+      jobs: Object.values(fleetJobs(fleet, alerts, config)),
     };
   },
 });

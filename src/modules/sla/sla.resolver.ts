@@ -3,7 +3,7 @@ import { PageInput } from '../../graphql/pagination.js';
 import type { Page } from '../../lib/pagination.js';
 import { STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
 import type { ServiceRecord } from './sla.records.js';
-import type { FleetService, GroupRecord, NodeRecord } from './sla.service.js';
+import { SLA_ALERT, type FleetService, type GroupRecord, type NodeRecord, type SlaAlertEvent } from './sla.service.js';
 import type { SlaEngine, SlaPeriod } from './sla.engine.js';
 import { SLA_INCIDENT, type IncidentEvent, type IncidentRecord } from './sla.incidents.js';
 import {
@@ -20,6 +20,7 @@ import {
   SlaPeriodType,
   SlaStatus,
   SlaTrendFilter,
+  SlaAlertType,
   SlaIncidentEventType,
   SnapshotTrendArgs,
   UpdateSlaGroupInput,
@@ -93,6 +94,12 @@ export class SlaResolver {
   slaIncident(@Root() event: IncidentEvent): SlaIncidentEventType {
     const i = event.incident;
     return { action: event.action as IncidentAction, incident: { ...i, startedAt: new Date(i.startedAt), endedAt: date(i.endedAt) } };
+  }
+
+  @Authorized('VIEWER')
+  @Subscription(() => SlaAlertType, { topics: SLA_ALERT, description: 'Error-budget and backup alerts (sla:alert).' })
+  slaAlert(@Root() event: SlaAlertEvent): SlaAlertType {
+    return { ...event, at: new Date(event.at) };
   }
 
   @Authorized('VIEWER')

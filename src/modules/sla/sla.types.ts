@@ -165,3 +165,13 @@ export class SlaIncidentEventType {
   @Field(() => IncidentType) incident!: IncidentType;
   @Field(() => IncidentAction) action!: IncidentAction;
 }
+
+@OutputType('SlaAlert', { description: 'A service or group entered AT_RISK or BREACHED this month, or a backup episode started (OVERDUE) or ended (RESOLVED).' })
+export class SlaAlertType {
+  @Field({ description: 'SERVICE, GROUP or BACKUP.' }) scope!: string;
+  @Field(() => ID, { nullable: true }) serviceId!: string | null;
+  @Field(() => ID, { nullable: true }) slaGroupId!: string | null;
+  @Field() status!: string;
+  @Field() message!: string;
+  @Field() at!: Date;
+}

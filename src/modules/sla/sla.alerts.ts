@@ -1,0 +1,50 @@
+import type pg from 'pg';
+import type { Clock } from '../../infra/clock.js';
+import type { EventBus } from '../../infra/events.js';
+import type { Logger } from '../../infra/logger.js';
+import type { SlaEngine } from './sla.engine.js';
+import { publishAll } from './sla.ingest.js';
+import { SLA_ALERT, type SlaAlertEvent } from './sla.service.js';
+
+/**
+ * Evaluates the current month's error budget of every service in a group and of every group;
+ * a subject that enters AT_RISK or BREACHED raises sla:alert once. The last status is kept per
+ * subject and month, and only the statement that changes it reports the change, so several
+ * workers evaluating at once still alert once.
+ */
+export function createSlaAlerts(deps: { engine: SlaEngine; pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger }) {
+  return {
+    async evaluate(): Promise<number> {
+      const now = deps.clock.now();
+      const period = now.toISOString().slice(0, 7);
+      const subjects = await deps.engine.monthStatuses();
+      if (!subjects.length) return 0;
+      const { rows } = await deps.pool.query<{ scope: 'SERVICE' | 'GROUP'; subjectId: string; status: string }>(
+        `INSERT INTO "SlaAlertState" (scope, "subjectId", period, status, "updatedAt")
+         SELECT scope, id, $4, status, $5 FROM unnest($1::text[], $2::uuid[], $3::text[]) AS i(scope, id, status)
+         ON CONFLICT (scope, "subjectId", period) DO UPDATE SET status = EXCLUDED.status, "updatedAt" = EXCLUDED."updatedAt"
+         WHERE "SlaAlertState".status <> EXCLUDED.status
+         RETURNING scope, "subjectId", status`,
+        [subjects.map((s) => s.scope), subjects.map((s) => s.id), subjects.map((s) => s.status), period, now],
+      );
+      const byKey = new Map(subjects.map((s) => [`${s.scope}:${s.id}`, s]));
+      const alerts: SlaAlertEvent[] = rows
+        .filter((r) => r.status === 'AT_RISK' || r.status === 'BREACHED')
+        .map((r) => {
+          const s = byKey.get(`${r.scope}:${r.subjectId}`)!;
+          return {
+            scope: s.scope,
+            serviceId: s.serviceId,
+            slaGroupId: s.slaGroupId,
+            status: s.status,
+            message: `${s.scope === 'GROUP' ? 'SLA group' : 'service'} ${s.name} is ${s.status}: ${s.consumedMinutes.toFixed(1)} of ${s.allowedMinutes.toFixed(1)} minutes of downtime allowed in ${period} used`,
+            at: now.toISOString(),
+          };
+        });
+      await publishAll(deps, SLA_ALERT, alerts);
+      return alerts.length;
+    },
+  };
+}
+
+export type SlaAlerts = ReturnType<typeof createSlaAlerts>;
