@@ -1,6 +1,6 @@
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodesDocument, SeedSlaGroupsDocument, ServiceDocument, ServiceStatusChangedDocument, ServicesDocument, type ServiceStatusChangedSubscription } from '../generated/graphql.js';
+import { NodesDocument, SeedSlaGroupsDocument, ServiceDocument, SnapshotTrendDocument, TrendDataDocument, ServiceStatusChangedDocument, ServicesDocument, type ServiceStatusChangedSubscription } from '../generated/graphql.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { bearer, createTestEnv, gql, login, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
@@ -266,6 +266,22 @@ describe('history', () => {
     const incidents = await stored('org/in-order');
     expect(incidents.length).toBeGreaterThan(10);
     expect(await stored('org/shuffled')).toEqual(incidents);
+
+    // And so the SLA answers, byte for byte.
+    const token = await freshViewer();
+    const answers = async (nodeId: string) => {
+      const out: string[] = [];
+      for (const s of await db().service.findMany({ where: { nodeId }, orderBy: { name: 'asc' } })) {
+        const trend = await gql(a.url, SnapshotTrendDocument, { serviceId: s.id, hoursBack: 24 }, bearer(token));
+        const days = await gql(a.url, TrendDataDocument, { filter: { periodType: 'DAILY', monthsBack: 1, serviceId: s.id } }, bearer(token));
+        expect(trend.errors ?? days.errors).toBeUndefined();
+        out.push(JSON.stringify(trend.data), JSON.stringify(days.data));
+      }
+      return out;
+    };
+    const inOrderAnswers = await answers('org/in-order');
+    expect(inOrderAnswers.join('')).toMatch(/"actualValue":\d/);
+    expect(await answers('org/shuffled')).toEqual(inOrderAnswers);
   }, 120_000);
 });
 
