@@ -13,20 +13,13 @@
  * pair in alternating order; the other measurements run once. BENCH_SERVER_CPU_PROF=<dir> writes a
  * V8 CPU profile of the server there.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { extname } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import pg from 'pg';
-import { applyMigrations, ensureDatabase, quoteIdent } from '../src/infra/migrations.js';
-import { median, round, stopChild, table, type Bench, type BenchContext, type BenchResult } from './harness.js';
-import { BENCH_ADMIN, Fleet, seedReport, serviceName, type StatusReport } from './ingest.fleet.js';
+import { loginAsBenchAdmin, START_TIMEOUT_MS, startServer, timedLoad, withBenchDatabase, type Server } from './db.js';
+import { median, round, table, type Bench, type BenchContext, type BenchResult } from './harness.js';
+import { Fleet, seedReport, serviceName, type StatusReport } from './ingest.fleet.js';
 import { closedLoop, httpClient, type Answer, type LoadResult } from './ingest.load.js';
 
-const PG_BASE = 'postgresql://postgres@127.0.0.1:5432';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const NODES = 40;
 const SERVICES_PER_REPORT = 50;
 /** An SLA group usually spans clusters, so every node's report names the same few groups. */
@@ -35,7 +28,6 @@ const CONCURRENCY = 16;
 /** Same as the server's DATABASE_POOL_MAX (bench/ingest.server.ts). */
 const POOL_SIZE = 10;
 const WARMUP_SEC = 2;
-const START_TIMEOUT_MS = 60_000;
 const SERVICES_PER_GROUP = 20;
 const GROUPS_PER_SEED_NODE = 10;
 const DEFAULT_DURATION_SEC = 10;
@@ -62,108 +54,12 @@ const RAW_UPSERT = `
     replicas = EXCLUDED.replicas, "readyReplicas" = EXCLUDED."readyReplicas", "workloadType" = EXCLUDED."workloadType",
     namespace = EXCLUDED.namespace, "updatedAt" = EXCLUDED."updatedAt"`;
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-// Same extension as this file, so the bench also runs from a tsc build in dist/.
-const serverEntry = fileURLToPath(new URL(`./ingest.server${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
-
-const databaseUrl = (name: string) => `${PG_BASE}/${name}`;
-
 /** BENCH_DURATION / BENCH_ROUNDS when set, else this bench's own defaults (the runner's are for the http bench). */
 function settings(ctx: { durationSec: number; rounds: number }): { durationSec: number; rounds: number } {
   return {
     durationSec: process.env.BENCH_DURATION ? ctx.durationSec : DEFAULT_DURATION_SEC,
     rounds: process.env.BENCH_ROUNDS ? ctx.rounds : DEFAULT_ROUNDS,
   };
-}
-
-interface Server {
-  url: string;
-  apiKey: string;
-  /** SQL statements the server has sent so far. */
-  statements(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-async function startServer(dbUrl: string, prefix: string): Promise<Server> {
-  // oxc-node, not tsx: type-graphql (imported by src/) needs the decorator metadata that esbuild drops.
-  // The server's stdout is its log (warnings only): sent to stderr, so stdout stays the bench's report.
-  // BENCH_SERVER_CPU_PROF=<dir>: a V8 CPU profile of the server, for when a goal is missed.
-  const profile = process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', '@oxc-node/core/register', serverEntry, dbUrl, prefix], {
-    cwd: repoRoot,
-    // As deployed: graphql-js, for one, only drops its development-mode checks in production.
-    env: { ...process.env, NODE_ENV: 'production' },
-    stdio: ['ignore', 2, 'inherit', 'ipc'],
-  });
-  const stop = () => stopChild(child);
-  try {
-    const ready = await waitForMessage<{ type: 'ready'; url: string; apiKey: string }>(child, 'ready', START_TIMEOUT_MS);
-    return {
-      url: ready.url,
-      apiKey: ready.apiKey,
-      async statements() {
-        const answer = waitForMessage<{ count: number }>(child, 'statements', 5_000);
-        child.send({ type: 'statements' });
-        return (await answer).count;
-      },
-      stop,
-    };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-}
-
-function waitForMessage<T>(child: ChildProcess, type: string, timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const cleanup = () => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    const onMessage = (m: { type?: string }) => {
-      if (m?.type !== type) return;
-      cleanup();
-      resolve(m as T);
-    };
-    const onExit = (code: number | null, signal: string | null) => {
-      cleanup();
-      reject(new Error(`bench server exited while the bench waited for "${type}" (code ${code}, signal ${signal})`));
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`bench server sent no "${type}" within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
-async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseUrl('postgres'), connectionTimeoutMillis: 5_000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function deleteRedisKeys(pattern: string): Promise<number> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  let deleted = 0;
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
-      if (keys.length) deleted += await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-  return deleted;
 }
 
 /** A 2xx answer whose JSON body says `success: true`; anything else fails the bench. */
@@ -181,16 +77,8 @@ const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
 async function run(ctx: BenchContext): Promise<BenchResult> {
   const { durationSec, rounds } = settings(ctx);
   const { log } = ctx;
-  const name = `opsgraph_bench_${randomBytes(4).toString('hex')}`;
   log(`ingest: ${rounds} round(s) of the status-sync pair, ${durationSec} s per measurement, ${WARMUP_SEC} s warm-up before each`);
-  log(`database ${name} and Redis prefix ${name}, both removed at the end`);
-
-  const dbUrl = databaseUrl(name);
-  await ensureDatabase(dbUrl);
-  try {
-    const t0 = performance.now();
-    const applied = await applyMigrations(dbUrl);
-    log(`applied ${applied.length} migrations in ${ms(performance.now() - t0)}`);
+  return withBenchDatabase(log, async ({ name, url: dbUrl }) => {
     const server = await startServer(dbUrl, name);
     log(`Opsgraph (all modules, role api) listening at ${server.url}`);
     try {
@@ -198,11 +86,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     } finally {
       await server.stop();
     }
-  } finally {
-    await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
-    const keys = await deleteRedisKeys(`${name}:*`);
-    log(`dropped ${name}; deleted ${keys} Redis keys`);
-  }
+  });
 }
 
 interface Phase {
@@ -214,17 +98,6 @@ interface Phase {
   agentAuth: Record<string, string>;
   prefix: string;
   figures: Record<string, number>;
-}
-
-/** A timed load, with the server's SQL statements per operation (every operation run, timed or not). */
-async function timedLoad(server: Server, concurrency: number, durationSec: number, op: () => Promise<void>): Promise<LoadResult & { statementsPerOp: number }> {
-  const before = await server.statements();
-  let ops = 0;
-  const result = await closedLoop(concurrency, durationSec, () => {
-    ops++;
-    return op();
-  });
-  return { ...result, statementsPerOp: ((await server.statements()) - before) / ops };
 }
 
 async function measure(p: Omit<Phase, 'http' | 'agentAuth' | 'figures'> & { dbUrl: string }): Promise<BenchResult> {
@@ -245,13 +118,7 @@ async function measure(p: Omit<Phase, 'http' | 'agentAuth' | 'figures'> & { dbUr
 }
 
 async function slaGroupsPhase({ log, durationSec, server, http, agentAuth, prefix, figures }: Phase): Promise<void> {
-  const login = await http.post(
-    '/graphql',
-    JSON.stringify({ query: 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', variables: { e: BENCH_ADMIN.email, p: BENCH_ADMIN.password } }),
-  );
-  const token = (JSON.parse(login.body) as { data?: { login?: { token?: string } } }).data?.login?.token;
-  if (!token) throw new Error(`login as the bench admin failed: HTTP ${login.status} ${login.body.slice(0, 500)}`);
-  const auth = { authorization: `Bearer ${token}` };
+  const auth = await loginAsBenchAdmin(http);
 
   const seedNodes = async (from: number, to: number) => {
     for (let k = from; k < to; k++) {
