@@ -1,4 +1,6 @@
-import { Arg, Args, Authorized, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Authorized, ID, Info, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { selects } from '../../graphql/selection.js';
 import { PageInput } from '../../graphql/pagination.js';
 import type { Page } from '../../lib/pagination.js';
 import { STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
@@ -44,28 +46,32 @@ export class SlaResolver {
     this.engine = services.engine;
   }
 
-  /** Groups with their month status and 30-day uptime, all computed in one pass. */
-  private async withNumbers(groups: GroupRecord[]): Promise<SlaGroupType[]> {
+  /**
+   * Groups with their month status and 30-day uptime, all computed in one pass, and only when
+   * the query asks for them: listing the fleet must not pay for SLA arithmetic it does not show.
+   */
+  private async withNumbers(groups: GroupRecord[], info: GraphQLResolveInfo): Promise<SlaGroupType[]> {
+    if (!selects(info, ['status', 'currentUptime'])) return groups.map((g) => ({ ...g, status: SlaStatus.NO_DATA, currentUptime: null }));
     const numbers = await this.engine.groupNumbers(groups.map((g) => ({ id: g.id, targetUptime: g.targetUptime, serviceIds: g.services.map((s) => s.id) })));
     return groups.map((g) => ({ ...g, status: numbers.get(g.id)!.status as SlaStatus, currentUptime: numbers.get(g.id)!.currentUptime }));
   }
 
   @Authorized('VIEWER')
   @Query(() => [SlaGroupType], { description: 'Every SLA group with its services, their backup status, the month status and the 30-day uptime.' })
-  async slaGroups(): Promise<SlaGroupType[]> {
-    return this.withNumbers(await this.fleet.groups());
+  async slaGroups(@Info() info: GraphQLResolveInfo): Promise<SlaGroupType[]> {
+    return this.withNumbers(await this.fleet.groups(), info);
   }
 
   @Authorized('VIEWER')
   @Query(() => SlaGroupType)
-  async slaGroup(@Arg('id', () => ID) id: string): Promise<SlaGroupType> {
-    return (await this.withNumbers([await this.fleet.group(id)]))[0]!;
+  async slaGroup(@Arg('id', () => ID) id: string, @Info() info: GraphQLResolveInfo): Promise<SlaGroupType> {
+    return (await this.withNumbers([await this.fleet.group(id)], info))[0]!;
   }
 
   @Authorized('ADMIN')
   @Mutation(() => SlaGroupType, { description: 'Changing a target re-evaluates statuses from the same history; nothing is rewritten.' })
-  async updateSlaGroup(@Arg('id', () => ID) id: string, @Arg('input') input: UpdateSlaGroupInput): Promise<SlaGroupType> {
-    return (await this.withNumbers([await this.fleet.updateGroup(id, input)]))[0]!;
+  async updateSlaGroup(@Arg('id', () => ID) id: string, @Arg('input') input: UpdateSlaGroupInput, @Info() info: GraphQLResolveInfo): Promise<SlaGroupType> {
+    return (await this.withNumbers([await this.fleet.updateGroup(id, input)], info))[0]!;
   }
 
   @Authorized('VIEWER')
