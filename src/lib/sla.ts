@@ -87,6 +87,28 @@ export function durations(segments: readonly Segment[], range?: { from: number; 
   return { upMs, downMs };
 }
 
+/**
+ * Up and down time of each of `ranges` (sorted, not overlapping) in one pass over the segments,
+ * instead of one pass per range: a three-month daily trend of thousands of services stays linear.
+ */
+export function durationsPerRange(segments: readonly Segment[], ranges: readonly { from: number; to: number }[]): Durations[] {
+  const out = ranges.map(() => ({ upMs: 0, downMs: 0 }));
+  let r = 0;
+  for (const s of segments) {
+    const a = availability(s.status);
+    if (a === 'NEITHER') continue;
+    while (r < ranges.length && ranges[r]!.to <= s.from) r++;
+    for (let k = r; k < ranges.length && ranges[k]!.from < s.to; k++) {
+      const from = Math.max(s.from, ranges[k]!.from);
+      const to = Math.min(s.to, ranges[k]!.to);
+      if (to <= from) continue;
+      if (a === 'UP') out[k]!.upMs += to - from;
+      else out[k]!.downMs += to - from;
+    }
+  }
+  return out;
+}
+
 /** 100 × up / (up + down); null when neither. */
 export function uptime(d: Durations): number | null {
   const total = d.upMs + d.downMs;

@@ -3,7 +3,7 @@ import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
 import { assertUuid } from '../../lib/ids.js';
-import { bucketStart, buckets, durations, groupTimeline, incidents, periodStatus, timeline, uptime, type Durations, type PeriodStatus, type Segment } from '../../lib/sla.js';
+import { bucketStart, buckets, durations, durationsPerRange, groupTimeline, incidents, periodStatus, timeline, uptime, type Durations, type PeriodStatus, type Segment } from '../../lib/sla.js';
 import { TIER_TARGETS, targetUptime } from '../../lib/sla-targets.js';
 import type { ServiceStatus } from '../../lib/status-history.js';
 import { historySince } from './sla.history.js';
@@ -81,18 +81,24 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
     };
   }
 
-  /** Per-period rows for one merged availability series (a service, a group, or the sum of services). */
-  function periods(series: { durations: (range: { from: number; to: number }) => Durations; incidentStarts: number[] }, range: { from: number; to: number }, type: PeriodType, target: number, now: number): SlaPeriod[] {
-    return buckets(range, type).map((b) => {
-      const d = series.durations({ from: b.from, to: Math.min(b.to, now) });
+  /** Per-period rows for one availability series (a service, a group, or the sum of services). */
+  function periods(series: { perRange: (ranges: { from: number; to: number }[]) => Durations[]; incidentStarts: number[] }, range: { from: number; to: number }, type: PeriodType, target: number, now: number): SlaPeriod[] {
+    const all = buckets(range, type);
+    const measured = series.perRange(all.map((b) => ({ from: b.from, to: Math.min(b.to, now) })));
+    return all.map((b, i) => {
       const count = series.incidentStarts.filter((t) => t >= b.from && t < b.to).length;
-      return period(b.from, b.to, type, d, count, target);
+      return period(b.from, b.to, type, measured[i]!, count, target);
     });
   }
 
+  const serviceSeries = (segments: Segment[]) => ({
+    perRange: (ranges: { from: number; to: number }[]) => durationsPerRange(segments, ranges),
+    incidentStarts: incidents(segments).map((i) => i.startedAt),
+  });
+
   function groupSeries(members: Segment[][], range: { from: number; to: number }) {
     const g = groupTimeline(members, range).map((s) => ({ from: s.from, to: s.to, status: (s.state === 'UP' ? 'OPERATIONAL' : s.state === 'DOWN' ? 'MAJOR_OUTAGE' : null) as ServiceStatus | null }));
-    return { durations: (r: { from: number; to: number }) => durations(g, r), incidentStarts: incidents(g).map((i) => i.startedAt) };
+    return { ...serviceSeries(g), durations: (r: { from: number; to: number }) => durations(g, r) };
   }
 
   return {
@@ -102,8 +108,7 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
       const now = deps.clock.now().getTime();
       const range = { from: bucketStart(now - hoursBack * 3_600_000, 'FIVE_MINUTES'), to: now };
       const { segments } = (await timelines([service], range.from, now)).get(service.id)!;
-      const series = { durations: (r: { from: number; to: number }) => durations(segments, r), incidentStarts: incidents(segments).map((i) => i.startedAt) };
-      return periods(series, { from: range.from, to: now + 1 }, 'FIVE_MINUTES', service.target, now);
+      return periods(serviceSeries(segments), { from: range.from, to: now + 1 }, 'FIVE_MINUTES', service.target, now);
     },
 
     async trendData(filter: { periodType: 'DAILY' | 'MONTHLY'; monthsBack: number; serviceId?: string | null; slaGroupId?: string | null }): Promise<SlaPeriod[]> {
@@ -116,7 +121,7 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
         const [service] = await loadServices({ serviceId: assertUuid(filter.serviceId, 'filter.serviceId') });
         if (!service) throw new AppError('NOT_FOUND', `no service with id ${filter.serviceId}`, { field: 'filter.serviceId' });
         const { segments } = (await timelines([service], from, now)).get(service.id)!;
-        return periods({ durations: (r) => durations(segments, r), incidentStarts: incidents(segments).map((i) => i.startedAt) }, range, type, service.target, now);
+        return periods(serviceSeries(segments), range, type, service.target, now);
       }
       if (filter.slaGroupId) {
         const group = await deps.db.slaGroup.findUnique({ where: { id: assertUuid(filter.slaGroupId, 'filter.slaGroupId') } });
@@ -131,11 +136,16 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
       const tl = [...(await timelines(services, from, now)).values()];
       const target = services.length ? Math.min(...services.map((s) => s.target)) : TIER_TARGETS.standard;
       const pooled = {
-        durations: (r: { from: number; to: number }) =>
-          tl.reduce((acc, t) => {
-            const x = durations(t.segments, r);
-            return { upMs: acc.upMs + x.upMs, downMs: acc.downMs + x.downMs };
-          }, { upMs: 0, downMs: 0 }),
+        perRange: (ranges: { from: number; to: number }[]) => {
+          const sum = ranges.map(() => ({ upMs: 0, downMs: 0 }));
+          for (const t of tl) {
+            durationsPerRange(t.segments, ranges).forEach((d, i) => {
+              sum[i]!.upMs += d.upMs;
+              sum[i]!.downMs += d.downMs;
+            });
+          }
+          return sum;
+        },
         incidentStarts: tl.flatMap((t) => incidents(t.segments).map((i) => i.startedAt)),
       };
       return periods(pooled, range, type, target, now);
