@@ -1,6 +1,6 @@
 import { Queue, Worker, UnrecoverableError, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from './logger.js';
 
@@ -23,6 +23,22 @@ export interface JobDefinition<P extends z.ZodType = z.ZodType> {
 }
 
 export const defineJob = <P extends z.ZodType>(def: JobDefinition<P>): JobDefinition<P> => def;
+
+/**
+ * A periodic job without payload (sweeps, evaluations, pruning): run once at a time per tick,
+ * not retried (the next tick is the retry), keeping the last `keep` outcomes for inspection.
+ */
+export function defineScheduledJob(def: { name: string; queue: string; everyMs: number; handler: () => Promise<unknown>; keep?: number }) {
+  const keep = { count: def.keep ?? 100 };
+  return defineJob({
+    name: def.name,
+    queue: def.queue,
+    payload: z.object({}),
+    handler: def.handler,
+    schedule: { every: def.everyMs, payload: {} },
+    options: { attempts: 1, removeOnComplete: keep, removeOnFail: keep },
+  });
+}
 
 /** A job of any payload type, as modules list them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

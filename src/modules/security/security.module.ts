@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import { defineJob } from '../../infra/jobs.js';
+import { defineScheduledJob } from '../../infra/jobs.js';
 import { defineModule } from '../module.js';
 import { SecurityResolver } from './security.resolver.js';
 import type { SecurityService } from './security.service.js';
@@ -11,14 +10,7 @@ export const securityModule = defineModule<{ security: SecurityService }>({
   create: ({ security, config }) => ({
     services: { security },
     jobs: [
-      defineJob({
-        name: 'security.prune',
-        queue: 'security',
-        payload: z.object({}),
-        handler: () => security.prune(config.SECURITY_EVENT_RETENTION_DAYS),
-        schedule: { every: 86_400_000, payload: {} },
-        options: { attempts: 1, removeOnComplete: { count: 10 }, removeOnFail: { count: 10 } },
-      }),
+      defineScheduledJob({ name: 'security.prune', queue: 'security', everyMs: 86_400_000, handler: () => security.prune(config.SECURITY_EVENT_RETENTION_DAYS), keep: 10 }),
     ],
   }),
 });

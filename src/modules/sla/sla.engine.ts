@@ -3,7 +3,7 @@ import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
 import { assertUuid } from '../../lib/ids.js';
-import { bucketStart, buckets, durations, durationsPerRange, groupTimeline, incidents, periodStatus, timeline, uptime, type Durations, type PeriodStatus, type Segment } from '../../lib/sla.js';
+import { bucketStart, buckets, durations, durationsPerRange, groupTimeline, nextBucket, incidents, periodStatus, timeline, uptime, type Durations, type PeriodStatus, type Segment } from '../../lib/sla.js';
 import { TIER_TARGETS, targetUptime } from '../../lib/sla-targets.js';
 import type { ServiceStatus } from '../../lib/status-history.js';
 import { historySince } from './sla.history.js';
@@ -21,6 +21,12 @@ export interface SlaPeriod {
 }
 
 const DAY_MS = 86_400_000;
+
+/** The current UTC month so far, the month's full length (the budget's base), and the 30-day window. */
+function windows(now: number) {
+  const monthStart = bucketStart(now, 'MONTH');
+  return { month: { from: monthStart, to: now }, monthMs: nextBucket(monthStart, 'MONTH') - monthStart, last30: { from: now - 30 * DAY_MS, to: now } };
+}
 const KEY_LENGTH: Record<PeriodType, number> = { FIVE_MINUTES: 16, DAY: 10, MONTH: 7 };
 const periodKey = (start: number, type: PeriodType) => new Date(start).toISOString().slice(0, KEY_LENGTH[type]);
 
@@ -152,19 +158,19 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
     },
 
     /** `status` (current UTC month) and `currentUptime` (last 30 days) of groups. */
-    async groupNumbers(groups: { id: string; targetUptime: number; serviceIds: string[] }[]): Promise<Map<string, { status: PeriodStatus; currentUptime: number | null }>> {
+    /** Groups as the caller already loaded them, services and their newest report included: no second read. */
+    async groupNumbers(groups: { id: string; targetUptime: number; services: { id: string; lastSeenAt: Date | null }[] }[]): Promise<Map<string, { status: PeriodStatus; currentUptime: number | null }>> {
       const now = deps.clock.now().getTime();
-      const monthStart = bucketStart(now, 'MONTH');
-      const monthEnd = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth() + 1, 1);
-      const from = Math.min(monthStart, now - 30 * DAY_MS);
-      const services = await deps.db.service.findMany({ where: { id: { in: groups.flatMap((g) => g.serviceIds) } }, select: { id: true, slaGroupId: true, lastSeenAt: true } });
-      const tl = await timelines(services.map((s) => ({ id: s.id, groupId: s.slaGroupId, lastSeen: s.lastSeenAt?.getTime() ?? null })), from, now);
+      const w = windows(now);
+      const from = Math.min(w.month.from, w.last30.from);
+      const subjects = groups.flatMap((g) => g.services.map((s) => ({ id: s.id, groupId: g.id, lastSeen: s.lastSeenAt?.getTime() ?? null })));
+      const tl = await timelines(subjects, from, now);
       const out = new Map<string, { status: PeriodStatus; currentUptime: number | null }>();
       for (const g of groups) {
-        const series = groupSeries(g.serviceIds.map((id) => tl.get(id)!.segments), { from, to: now });
+        const series = groupSeries(g.services.map((s) => tl.get(s.id)!.segments), { from, to: now });
         out.set(g.id, {
-          status: periodStatus(series.durations({ from: monthStart, to: now }), monthEnd - monthStart, g.targetUptime).status,
-          currentUptime: uptime(series.durations({ from: now - 30 * DAY_MS, to: now })),
+          status: periodStatus(series.durations(w.month), w.monthMs, g.targetUptime).status,
+          currentUptime: uptime(series.durations(w.last30)),
         });
       }
       return out;
@@ -176,17 +182,16 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
      */
     async monthStatuses(): Promise<{ scope: 'SERVICE' | 'GROUP'; id: string; serviceId: string | null; slaGroupId: string | null; name: string; status: PeriodStatus; consumedMinutes: number; allowedMinutes: number }[]> {
       const now = deps.clock.now().getTime();
-      const monthStart = bucketStart(now, 'MONTH');
-      const monthEnd = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth() + 1, 1);
+      const w = windows(now);
       const [services, groups] = await Promise.all([
         deps.db.service.findMany({ where: { slaGroupId: { not: null } }, select: { id: true, name: true, nodeId: true, slaGroupId: true, lastSeenAt: true } }),
         deps.db.slaGroup.findMany({ select: { id: true, name: true, tier: true, targetUptime: true } }),
       ]);
       const targets = new Map(groups.map((g) => [g.id, targetUptime({ tier: g.tier, targetUptime: g.targetUptime === null ? null : Number(g.targetUptime) })]));
-      const tl = await timelines(services.map((s) => ({ id: s.id, groupId: s.slaGroupId, lastSeen: s.lastSeenAt?.getTime() ?? null })), monthStart, now);
-      const month = { from: monthStart, to: now };
+      const tl = await timelines(services.map((s) => ({ id: s.id, groupId: s.slaGroupId, lastSeen: s.lastSeenAt?.getTime() ?? null })), w.month.from, now);
+      const month = w.month;
       const describe = (d: Durations, target: number) => {
-        const p = periodStatus(d, monthEnd - monthStart, target);
+        const p = periodStatus(d, w.monthMs, target);
         return { status: p.status, consumedMinutes: p.consumedMs / 60_000, allowedMinutes: p.allowedMs / 60_000 };
       };
       const out: Awaited<ReturnType<typeof this.monthStatuses>> = services.map((s) => ({
@@ -206,9 +211,8 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
 
     async dashboardStats(): Promise<{ totalServices: number; servicesWithSla: number; metCount: number; atRiskCount: number; breachedCount: number; averageUptime: number | null }> {
       const now = deps.clock.now().getTime();
-      const monthStart = bucketStart(now, 'MONTH');
-      const monthEnd = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth() + 1, 1);
-      const from = Math.min(monthStart, now - 30 * DAY_MS);
+      const w = windows(now);
+      const from = Math.min(w.month.from, w.last30.from);
       const [totalServices, services] = await Promise.all([deps.db.service.count(), loadServices({ grouped: true })]);
       const tl = await timelines(services, from, now);
       let met = 0;
@@ -217,11 +221,11 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
       const uptimes: number[] = [];
       for (const s of services) {
         const segments = tl.get(s.id)!.segments;
-        const status = periodStatus(durations(segments, { from: monthStart, to: now }), monthEnd - monthStart, s.target).status;
+        const status = periodStatus(durations(segments, w.month), w.monthMs, s.target).status;
         if (status === 'MET') met++;
         else if (status === 'AT_RISK') atRisk++;
         else if (status === 'BREACHED') breached++;
-        const u = uptime(durations(segments, { from: now - 30 * DAY_MS, to: now }));
+        const u = uptime(durations(segments, w.last30));
         if (u !== null) uptimes.push(u);
       }
       return {

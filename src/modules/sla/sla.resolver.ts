@@ -52,7 +52,7 @@ export class SlaResolver {
    */
   private async withNumbers(groups: GroupRecord[], info: GraphQLResolveInfo): Promise<SlaGroupType[]> {
     if (!selects(info, ['status', 'currentUptime'])) return groups.map((g) => ({ ...g, status: SlaStatus.NO_DATA, currentUptime: null }));
-    const numbers = await this.engine.groupNumbers(groups.map((g) => ({ id: g.id, targetUptime: g.targetUptime, serviceIds: g.services.map((s) => s.id) })));
+    const numbers = await this.engine.groupNumbers(groups);
     return groups.map((g) => ({ ...g, status: numbers.get(g.id)!.status as SlaStatus, currentUptime: numbers.get(g.id)!.currentUptime }));
   }
 
