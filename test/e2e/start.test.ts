@@ -6,14 +6,14 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quoteIdent } from '../../src/infra/migrations.js';
-import { adminUrl, baseDatabaseUrl, REDIS_URL } from '../support/env.js';
+import { adminUrl, baseDatabaseUrl, REDIS_URL, TEST_PREFIX } from '../support/env.js';
 import { deleteRedisKeys } from '../support/harness.js';
 
 /** The real entry point in a child process, as `npm start` runs it (from source, to skip the build). */
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const id = randomBytes(4).toString('hex');
-const database = `opsgraph_test_start_${id}`;
-const prefix = `opsgraph_test_start_${id}`;
+const database = `${TEST_PREFIX}_start_${id}`;
+const prefix = `${TEST_PREFIX}_start_${id}`;
 const children: ChildProcess[] = [];
 
 function start(env: Record<string, string>) {

@@ -5,12 +5,12 @@ import { createLogger } from '../../src/infra/logger.js';
 import { defineJob, JobRegistry, type AnyJob } from '../../src/infra/jobs.js';
 import { closeRedis, createRedis } from '../../src/infra/redis.js';
 import { AppError } from '../../src/lib/errors.js';
-import { REDIS_URL } from '../support/env.js';
+import { REDIS_URL, TEST_PREFIX } from '../support/env.js';
 import { deleteRedisKeys, waitFor } from '../support/harness.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const logger = createLogger({ LOG_LEVEL: 'silent' });
-const prefix = `opsgraph_test_jobs_${randomBytes(4).toString('hex')}`;
+const prefix = `${TEST_PREFIX}_jobs_${randomBytes(4).toString('hex')}`;
 const connections: ReturnType<typeof createRedis>[] = [];
 const registries: JobRegistry[] = [];
 

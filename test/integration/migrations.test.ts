@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyMigrations, createMigration, ensureDatabase, quoteIdent } from '../../src/infra/migrations.js';
-import { adminUrl, baseDatabaseUrl } from '../support/env.js';
+import { adminUrl, baseDatabaseUrl, TEST_PREFIX } from '../support/env.js';
 
-const database = `opsgraph_test_mig_${randomBytes(4).toString('hex')}`;
+const database = `${TEST_PREFIX}_mig_${randomBytes(4).toString('hex')}`;
 const url = baseDatabaseUrl(database);
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { applyMigrations, quoteIdent } from '../../src/infra/migrations.js';
-import { adminUrl, baseDatabaseUrl, TEMPLATE_DB } from './env.js';
+import { adminUrl, baseDatabaseUrl, TEMPLATE_DB, TEST_PREFIX } from './env.js';
 
 /**
  * Builds the migrated template database once per run; every test file clones it
@@ -16,8 +16,8 @@ export default async function setup(_project: TestProject) {
     await applyMigrations(baseDatabaseUrl(TEMPLATE_DB));
     // Sweep databases left behind by runs that were killed before their teardown.
     const stale = await admin.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE datname LIKE 'opsgraph_test_%' AND datname <> $1`,
-      [TEMPLATE_DB],
+      `SELECT datname FROM pg_database WHERE datname LIKE $2 AND datname <> $1`,
+      [TEMPLATE_DB, `${TEST_PREFIX}\\_%`],
     );
     for (const { datname } of stale.rows) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
   } finally {

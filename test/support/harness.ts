@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/infra/clock.js';
 import { quoteIdent } from '../../src/infra/migrations.js';
 import { CreateUserDocument, LoginDocument } from '../generated/graphql.js';
-import { adminUrl, baseDatabaseUrl, REDIS_URL, TEMPLATE_DB } from './env.js';
+import { adminUrl, baseDatabaseUrl, REDIS_URL, TEMPLATE_DB, TEST_PREFIX } from './env.js';
 
 /**
  * One isolated world per test file: its own database cloned from the migrated
@@ -37,8 +37,8 @@ export interface TestApp {
 
 export async function createTestEnv(): Promise<TestEnv> {
   const id = randomBytes(5).toString('hex');
-  const database = `opsgraph_test_${id}`;
-  const prefix = `opsgraph_test_${id}`;
+  const database = `${TEST_PREFIX}_${id}`;
+  const prefix = `${TEST_PREFIX}_${id}`;
   await withAdmin((c) => c.query(`CREATE DATABASE ${quoteIdent(database)} TEMPLATE ${quoteIdent(TEMPLATE_DB)}`));
   const databaseUrl = baseDatabaseUrl(database);
   const apps: TestApp[] = [];
