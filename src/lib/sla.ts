@@ -204,3 +204,70 @@ export function buckets(range: { from: number; to: number }, size: 'FIVE_MINUTES
   for (let b = bucketStart(range.from, size); b < range.to; b = nextBucket(b, size)) out.push({ from: b, to: nextBucket(b, size) });
   return out;
 }
+
+export interface Totals extends Durations {
+  /** Incidents that started in the range. */
+  incidents: number;
+}
+
+export const zeroTotals = (): Totals => ({ upMs: 0, downMs: 0, incidents: 0 });
+
+export function addTotals(into: Totals, t: Totals): Totals {
+  into.upMs += t.upMs;
+  into.downMs += t.downMs;
+  into.incidents += t.incidents;
+  return into;
+}
+
+/** Up time, down time and incident starts of one timeline in each of `ranges` (sorted, not overlapping). */
+export function totalsPerRange(segments: readonly Segment[], ranges: readonly { from: number; to: number }[]): Totals[] {
+  const starts = incidents(segments).map((i) => i.startedAt);
+  return durationsPerRange(segments, ranges).map((d, i) => ({ ...d, incidents: starts.filter((t) => t >= ranges[i]!.from && t < ranges[i]!.to).length }));
+}
+
+/** A group's timeline as segments: up as OPERATIONAL, down as MAJOR_OUTAGE, neither as no data. */
+export function groupSegments(members: readonly Segment[][], range: { from: number; to: number }): Segment[] {
+  return groupTimeline(members, range).map((s) => ({ from: s.from, to: s.to, status: s.state === 'UP' ? 'OPERATIONAL' : s.state === 'DOWN' ? 'MAJOR_OUTAGE' : null }));
+}
+
+const DAY = 86_400_000;
+
+/**
+ * Which part of `range` the daily rollups answer and which part must be computed from history,
+ * given that a subject's rollups are exact for the whole UTC days before `validUntil` (null: none are).
+ * Rollups cover whole days only, so a range starting or ending inside a day has that part live.
+ */
+export function splitStored(range: { from: number; to: number }, validUntil: number | null): { stored: { from: number; to: number } | null; live: { from: number; to: number }[] } {
+  const first = Math.ceil(range.from / DAY) * DAY;
+  const end = validUntil === null ? first : Math.min(Math.floor(range.to / DAY) * DAY, validUntil);
+  if (end <= first) return { stored: null, live: range.to > range.from ? [range] : [] };
+  const live: { from: number; to: number }[] = [];
+  if (range.from < first) live.push({ from: range.from, to: first });
+  if (end < range.to) live.push({ from: end, to: range.to });
+  return { stored: { from: first, to: end }, live };
+}
+
+/** Adjacent or overlapping ranges joined, sorted. */
+export function mergeRanges(ranges: readonly { from: number; to: number }[]): { from: number; to: number }[] {
+  const out: { from: number; to: number }[] = [];
+  for (const r of [...ranges].sort((a, b) => a.from - b.from)) {
+    const prev = out.at(-1);
+    if (prev && r.from <= prev.to) prev.to = Math.max(prev.to, r.to);
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+/**
+ * Overlapping windows (the month so far, the last 30 days) cut into disjoint pieces, with which
+ * pieces make up each window: each piece is measured once and the windows are sums of pieces.
+ */
+export function partition(windows: readonly { from: number; to: number }[]): { pieces: { from: number; to: number }[]; parts: number[][] } {
+  const cuts = [...new Set(windows.flatMap((w) => [w.from, w.to]))].sort((a, b) => a - b);
+  const pieces: { from: number; to: number }[] = [];
+  for (let i = 0; i < cuts.length - 1; i++) {
+    const p = { from: cuts[i]!, to: cuts[i + 1]! };
+    if (windows.some((w) => w.from <= p.from && p.to <= w.to)) pieces.push(p);
+  }
+  return { pieces, parts: windows.map((w) => pieces.flatMap((p, i) => (w.from <= p.from && p.to <= w.to ? [i] : []))) };
+}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buckets, durations, durationsPerRange, groupTimeline, incidents, periodStatus, timeline, uptime, type Segment } from '../../src/lib/sla.js';
+import { addTotals, bucketStart, buckets, durations, durationsPerRange, groupTimeline, incidents, mergeRanges, partition, periodStatus, splitStored, timeline, totalsPerRange, uptime, zeroTotals, type Segment } from '../../src/lib/sla.js';
 import { changesFrom, SERVICE_STATUSES, type ServiceStatus } from '../../src/lib/status-history.js';
 
 const MIN = 60_000;
@@ -142,6 +142,54 @@ describe('properties', () => {
         })!;
         const worst = Math.min(...timelines.map((t) => uptime(durations(t, range))!));
         expect(groupUptime).toBeLessThanOrEqual(worst + 1e-9);
+      }),
+    );
+  });
+});
+
+const DAY = 86_400_000;
+const rangeArb = fc.tuple(fc.integer({ min: 0, max: 10 * DAY }), fc.integer({ min: 0, max: 10 * DAY })).map(([a, b]) => ({ from: T0 + Math.min(a, b), to: T0 + Math.max(a, b) }));
+
+describe('rollups and live history', () => {
+  it('a range is exactly its stored whole days before validUntil plus its live parts', () => {
+    fc.assert(
+      fc.property(rangeArb, fc.option(fc.integer({ min: -2, max: 12 }).map((d) => bucketStart(T0, 'DAY') + d * DAY)), (range, validUntil) => {
+        const { stored, live } = splitStored(range, validUntil);
+        const parts = [...(stored ? [stored] : []), ...live].sort((a, b) => a.from - b.from);
+        expect(mergeRanges(parts)).toEqual(range.to > range.from ? [range] : []);
+        expect(parts.reduce((n, p) => n + p.to - p.from, 0)).toBe(range.to - range.from);
+        if (stored) {
+          expect(stored.from % DAY).toBe(0);
+          expect(stored.to % DAY).toBe(0);
+          expect(stored.to).toBeLessThanOrEqual(validUntil!);
+        }
+      }),
+    );
+  });
+
+  it('summing per-day totals and live parts gives the totals measured in one go', () => {
+    fc.assert(
+      fc.property(reportsArb, rangeArb, fc.integer({ min: 0, max: 3 }), (reports, range, validDays) => {
+        const all = { from: T0 - DAY, to: T0 + 11 * DAY };
+        const segments = fromReports(reports, all);
+        const days = buckets(all, 'DAY');
+        const perDay = totalsPerRange(segments, days);
+        const { stored, live } = splitStored(range, bucketStart(T0, 'DAY') + validDays * DAY);
+        const sum = zeroTotals();
+        if (stored) days.forEach((d, i) => d.from >= stored.from && d.to <= stored.to && addTotals(sum, perDay[i]!));
+        // A live part counts the incidents that start inside it, from a timeline that starts earlier.
+        for (const p of live) addTotals(sum, totalsPerRange(segments, [p])[0]!);
+        expect(sum).toEqual(totalsPerRange(segments, [range])[0]);
+      }),
+    );
+  });
+
+  it('overlapping windows are cut into disjoint pieces that rebuild each window', () => {
+    fc.assert(
+      fc.property(fc.array(rangeArb, { minLength: 1, maxLength: 4 }), (windows) => {
+        const { pieces, parts } = partition(windows);
+        pieces.slice(1).forEach((p, i) => expect(p.from).toBeGreaterThanOrEqual(pieces[i]!.to));
+        windows.forEach((w, k) => expect(parts[k]!.reduce((n, i) => n + pieces[i]!.to - pieces[i]!.from, 0)).toBe(w.to - w.from));
       }),
     );
   });

@@ -3,10 +3,10 @@ import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
 import { assertUuid } from '../../lib/ids.js';
-import { bucketStart, buckets, durations, durationsPerRange, groupTimeline, nextBucket, incidents, periodStatus, timeline, uptime, type Durations, type PeriodStatus, type Segment } from '../../lib/sla.js';
+import { addTotals, bucketStart, buckets, mergeRanges, nextBucket, partition, periodStatus, splitStored, uptime, zeroTotals, type PeriodStatus, type Totals } from '../../lib/sla.js';
 import { TIER_TARGETS, targetUptime } from '../../lib/sla-targets.js';
-import type { ServiceStatus } from '../../lib/status-history.js';
-import { historySince } from './sla.history.js';
+import { totalsFromHistory, type MeasuredSubject } from './sla.history.js';
+import { membersHash, rollupStates, storedTotals } from './sla.rollups.js';
 
 export type PeriodType = 'FIVE_MINUTES' | 'DAY' | 'MONTH';
 
@@ -30,150 +30,150 @@ function windows(now: number) {
 const KEY_LENGTH: Record<PeriodType, number> = { FIVE_MINUTES: 16, DAY: 10, MONTH: 7 };
 const periodKey = (start: number, type: PeriodType) => new Date(start).toISOString().slice(0, KEY_LENGTH[type]);
 
-interface Subject {
-  id: string;
-  groupId: string | null;
-  lastSeen: number | null;
+type Range = { from: number; to: number };
+
+/** A subject as the engine measures it: rollups usable for the days before `validUntil` (null: none). */
+interface Measured extends MeasuredSubject {
+  validUntil: number | null;
 }
 
+const targetOf = (g: { tier: string; targetUptime: unknown } | null) =>
+  g ? targetUptime({ tier: g.tier, targetUptime: g.targetUptime === null ? null : Number(g.targetUptime) }) : TIER_TARGETS.standard;
+
 /**
- * SLA numbers computed from the status history, exact to the second: the
- * timeline of each service comes from its change points (lib/sla.ts), with the
- * staleness of its newest report applied up to now.
+ * SLA numbers exact to the second: whole closed days come from the daily rollups the `sla.materialize`
+ * job keeps (sla.rollups.ts), the rest (today, a range starting mid-day, days a late report re-opened)
+ * from the status history, through the same pure timeline math (lib/sla.ts).
  */
 export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Clock; staleMs: number }) {
   /**
-   * Timelines of `subjects` from `from` to `to`. History is read from the last UP change at or
-   * before `from` (or the first change): an incident can only have started after it, so the
-   * incidents of the range are known exactly.
+   * Totals of each subject in each of `ranges` (sorted, not overlapping); `pooled` adds the subjects
+   * up under the key '*'. One read of the rollups, and one read of history per distinct live stretch
+   * (usually one: today).
    */
-  async function timelines(subjects: readonly Subject[], from: number, to: number): Promise<Map<string, { segments: Segment[]; start: number }>> {
-    const changes = await historySince(deps.pool, subjects.map((s) => s.id), new Date(from), new Date(to));
-    const out = new Map<string, { segments: Segment[]; start: number }>();
+  async function measure(subjects: readonly Measured[], ranges: readonly Range[], pooled = false): Promise<Map<string, Totals[]>> {
+    const stretches = new Map<string, { piece: Range; subjects: Measured[] }>();
     for (const s of subjects) {
-      const list = changes.get(s.id)!;
-      const start = Math.min(from, list[0]?.at ?? from);
-      out.set(s.id, { segments: timeline(list, { from: start, to }, { lastSeen: s.lastSeen, staleMs: deps.staleMs }), start });
+      for (const piece of mergeRanges(ranges.flatMap((r) => splitStored(r, s.validUntil).live))) {
+        const key = `${piece.from}:${piece.to}`;
+        if (!stretches.has(key)) stretches.set(key, { piece, subjects: [] });
+        stretches.get(key)!.subjects.push(s);
+      }
     }
+    const withRollups = subjects.flatMap((s) => (s.validUntil === null ? [] : [{ id: s.id, validUntil: s.validUntil }]));
+    const [stored, ...live] = await Promise.all([
+      storedTotals(deps.pool, withRollups, ranges, pooled),
+      ...[...stretches.values()].map((x) => totalsFromHistory(deps.pool, deps.staleMs, x.subjects, x.piece, ranges)),
+    ]);
+    const out = new Map<string, Totals[]>();
+    const add = (key: string, totals: readonly Totals[]) => {
+      if (!out.has(key)) out.set(key, ranges.map(() => zeroTotals()));
+      out.get(key)!.forEach((t, i) => addTotals(t, totals[i]!));
+    };
+    if (pooled) out.set('*', ranges.map(() => zeroTotals()));
+    for (const s of subjects) if (!pooled) out.set(s.id, ranges.map(() => zeroTotals()));
+    for (const [key, totals] of stored) add(key, totals);
+    for (const part of live) for (const [id, totals] of part) add(pooled ? '*' : id, totals);
     return out;
   }
 
-  async function loadServices(where: { serviceId?: string; groupId?: string; grouped?: boolean }): Promise<(Subject & { target: number })[]> {
-    const services = await deps.db.service.findMany({
-      where: {
-        ...(where.serviceId ? { id: where.serviceId } : {}),
-        ...(where.groupId ? { slaGroupId: where.groupId } : {}),
-        ...(where.grouped ? { slaGroupId: { not: null } } : {}),
-      },
-      select: { id: true, slaGroupId: true, lastSeenAt: true, slaGroup: { select: { tier: true, targetUptime: true } } },
-    });
-    return services.map((s) => ({
+  /** Services with their target and how far their rollups go, in one statement. */
+  async function loadServices(where: { serviceId?: string; groupId?: string; grouped?: boolean }): Promise<(Measured & { groupId: string | null; target: number })[]> {
+    const { rows } = await deps.pool.query<{ id: string; slaGroupId: string | null; lastSeenAt: Date | null; tier: string | null; targetUptime: string | null; validUntil: Date | null }>(
+      `SELECT s.id, s."slaGroupId", s."lastSeenAt", g.tier, g."targetUptime", r."validUntil"
+       FROM "Service" s LEFT JOIN "SlaGroup" g ON g.id = s."slaGroupId" LEFT JOIN "SlaRollupState" r ON r."subjectId" = s.id
+       WHERE ($1::uuid IS NULL OR s.id = $1) AND ($2::uuid IS NULL OR s."slaGroupId" = $2) AND (NOT $3 OR s."slaGroupId" IS NOT NULL)
+       ORDER BY s.id`,
+      [where.serviceId ?? null, where.groupId ?? null, where.grouped ?? false],
+    );
+    return rows.map((s) => ({
       id: s.id,
+      group: false,
+      members: [{ id: s.id, lastSeen: s.lastSeenAt?.getTime() ?? null }],
+      validUntil: s.validUntil?.getTime() ?? null,
       groupId: s.slaGroupId,
-      lastSeen: s.lastSeenAt?.getTime() ?? null,
-      target: s.slaGroup ? targetUptime({ tier: s.slaGroup.tier, targetUptime: s.slaGroup.targetUptime === null ? null : Number(s.slaGroup.targetUptime) }) : TIER_TARGETS.standard,
+      target: targetOf(s.tier === null ? null : { tier: s.tier, targetUptime: s.targetUptime }),
     }));
   }
 
-  function period(start: number, end: number, type: PeriodType, d: Durations, incidentCount: number, target: number): SlaPeriod {
-    return {
-      periodKey: periodKey(start, type),
-      periodStart: new Date(start),
-      actualValue: uptime(d),
-      targetValue: target,
-      incidentCount,
-      downtimeMinutes: d.downMs / 60_000,
-      status: periodStatus(d, end - start, target).status,
-    };
-  }
-
-  /** Per-period rows for one availability series (a service, a group, or the sum of services). */
-  function periods(series: { perRange: (ranges: { from: number; to: number }[]) => Durations[]; incidentStarts: number[] }, range: { from: number; to: number }, type: PeriodType, target: number, now: number): SlaPeriod[] {
-    const all = buckets(range, type);
-    const measured = series.perRange(all.map((b) => ({ from: b.from, to: Math.min(b.to, now) })));
-    return all.map((b, i) => {
-      const count = series.incidentStarts.filter((t) => t >= b.from && t < b.to).length;
-      return period(b.from, b.to, type, measured[i]!, count, target);
+  /** Groups as subjects; rollups computed from other members than the group has now are not used. */
+  async function groupSubjects(groups: readonly { id: string; services: readonly { id: string; lastSeenAt: Date | null }[] }[]): Promise<Measured[]> {
+    const states = await rollupStates(deps.pool, groups.map((g) => g.id));
+    return groups.map((g) => {
+      const state = states.get(g.id);
+      const sameMembers = state?.membersHash === membersHash(g.services.map((s) => s.id));
+      return {
+        id: g.id,
+        group: true,
+        members: g.services.map((s) => ({ id: s.id, lastSeen: s.lastSeenAt?.getTime() ?? null })),
+        validUntil: state && sameMembers ? state.validUntil : null,
+      };
     });
   }
 
-  const serviceSeries = (segments: Segment[]) => ({
-    perRange: (ranges: { from: number; to: number }[]) => durationsPerRange(segments, ranges),
-    incidentStarts: incidents(segments).map((i) => i.startedAt),
-  });
+  function period(range: Range, type: PeriodType, t: Totals, target: number): SlaPeriod {
+    return {
+      periodKey: periodKey(range.from, type),
+      periodStart: new Date(range.from),
+      actualValue: uptime(t),
+      targetValue: target,
+      incidentCount: t.incidents,
+      downtimeMinutes: t.downMs / 60_000,
+      status: periodStatus(t, range.to - range.from, target).status,
+    };
+  }
 
-  function groupSeries(members: Segment[][], range: { from: number; to: number }) {
-    const g = groupTimeline(members, range).map((s) => ({ from: s.from, to: s.to, status: (s.state === 'UP' ? 'OPERATIONAL' : s.state === 'DOWN' ? 'MAJOR_OUTAGE' : null) as ServiceStatus | null }));
-    return { ...serviceSeries(g), durations: (r: { from: number; to: number }) => durations(g, r) };
+  /** Buckets of `type` from `from` to now (the last one still open), measured up to now. */
+  async function series(subjects: readonly Measured[], from: number, type: PeriodType, target: number, pooled = false): Promise<SlaPeriod[]> {
+    const now = deps.clock.now().getTime();
+    const all = buckets({ from, to: now + 1 }, type);
+    const totals = await measure(subjects, all.map((b) => ({ from: b.from, to: Math.min(b.to, now) })), pooled);
+    const list = totals.get(pooled ? '*' : subjects[0]!.id)!;
+    return all.map((b, i) => period(b, type, list[i]!, target));
   }
 
   return {
+    measure,
+
     async snapshotTrend(serviceId: string, hoursBack: number): Promise<SlaPeriod[]> {
       const [service] = await loadServices({ serviceId: assertUuid(serviceId, 'serviceId') });
       if (!service) throw new AppError('NOT_FOUND', `no service with id ${serviceId}`, { field: 'serviceId' });
       const now = deps.clock.now().getTime();
-      const range = { from: bucketStart(now - hoursBack * 3_600_000, 'FIVE_MINUTES'), to: now };
-      const { segments } = (await timelines([service], range.from, now)).get(service.id)!;
-      return periods(serviceSeries(segments), { from: range.from, to: now + 1 }, 'FIVE_MINUTES', service.target, now);
+      return series([service], bucketStart(now - hoursBack * 3_600_000, 'FIVE_MINUTES'), 'FIVE_MINUTES', service.target);
     },
 
     async trendData(filter: { periodType: 'DAILY' | 'MONTHLY'; monthsBack: number; serviceId?: string | null; slaGroupId?: string | null }): Promise<SlaPeriod[]> {
       const type: PeriodType = filter.periodType === 'DAILY' ? 'DAY' : 'MONTH';
-      const now = deps.clock.now().getTime();
-      const d = new Date(now);
+      const d = deps.clock.now();
       const from = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - filter.monthsBack, type === 'DAY' ? d.getUTCDate() : 1);
-      const range = { from, to: now + 1 };
       if (filter.serviceId) {
         const [service] = await loadServices({ serviceId: assertUuid(filter.serviceId, 'filter.serviceId') });
         if (!service) throw new AppError('NOT_FOUND', `no service with id ${filter.serviceId}`, { field: 'filter.serviceId' });
-        const { segments } = (await timelines([service], from, now)).get(service.id)!;
-        return periods(serviceSeries(segments), range, type, service.target, now);
+        return series([service], from, type, service.target);
       }
       if (filter.slaGroupId) {
-        const group = await deps.db.slaGroup.findUnique({ where: { id: assertUuid(filter.slaGroupId, 'filter.slaGroupId') } });
+        const group = await deps.db.slaGroup.findUnique({
+          where: { id: assertUuid(filter.slaGroupId, 'filter.slaGroupId') },
+          select: { id: true, tier: true, targetUptime: true, services: { select: { id: true, lastSeenAt: true } } },
+        });
         if (!group) throw new AppError('NOT_FOUND', `no SLA group with id ${filter.slaGroupId}`, { field: 'filter.slaGroupId' });
-        const members = await loadServices({ groupId: group.id });
-        const tl = await timelines(members, from, now);
-        const target = targetUptime({ tier: group.tier, targetUptime: group.targetUptime === null ? null : Number(group.targetUptime) });
-        return periods(groupSeries([...tl.values()].map((t) => t.segments), { from: Math.min(from, ...[...tl.values()].map((t) => t.start)), to: now }), range, type, target, now);
+        return series(await groupSubjects([group]), from, type, targetOf(group));
       }
       // Every service that belongs to a group, pooled: their up and down time add up.
       const services = await loadServices({ grouped: true });
-      const tl = [...(await timelines(services, from, now)).values()];
       const target = services.length ? Math.min(...services.map((s) => s.target)) : TIER_TARGETS.standard;
-      const pooled = {
-        perRange: (ranges: { from: number; to: number }[]) => {
-          const sum = ranges.map(() => ({ upMs: 0, downMs: 0 }));
-          for (const t of tl) {
-            durationsPerRange(t.segments, ranges).forEach((d, i) => {
-              sum[i]!.upMs += d.upMs;
-              sum[i]!.downMs += d.downMs;
-            });
-          }
-          return sum;
-        },
-        incidentStarts: tl.flatMap((t) => incidents(t.segments).map((i) => i.startedAt)),
-      };
-      return periods(pooled, range, type, target, now);
+      return series(services, from, type, target, true);
     },
 
-    /** `status` (current UTC month) and `currentUptime` (last 30 days) of groups. */
-    /** Groups as the caller already loaded them, services and their newest report included: no second read. */
+    /** `status` (current UTC month) and `currentUptime` (last 30 days) of groups, as the caller loaded them: no second read. */
     async groupNumbers(groups: { id: string; targetUptime: number; services: { id: string; lastSeenAt: Date | null }[] }[]): Promise<Map<string, { status: PeriodStatus; currentUptime: number | null }>> {
-      const now = deps.clock.now().getTime();
-      const w = windows(now);
-      const from = Math.min(w.month.from, w.last30.from);
-      const subjects = groups.flatMap((g) => g.services.map((s) => ({ id: s.id, groupId: g.id, lastSeen: s.lastSeenAt?.getTime() ?? null })));
-      const tl = await timelines(subjects, from, now);
-      const out = new Map<string, { status: PeriodStatus; currentUptime: number | null }>();
-      for (const g of groups) {
-        const series = groupSeries(g.services.map((s) => tl.get(s.id)!.segments), { from, to: now });
-        out.set(g.id, {
-          status: periodStatus(series.durations(w.month), w.monthMs, g.targetUptime).status,
-          currentUptime: uptime(series.durations(w.last30)),
-        });
-      }
-      return out;
+      const w = windows(deps.clock.now().getTime());
+      const { pieces, parts } = partition([w.month, w.last30]);
+      const totals = await measure(await groupSubjects(groups), pieces);
+      return new Map(groups.map((g) => {
+        const [month, last30] = parts.map((idx) => idx.reduce((sum, i) => addTotals(sum, totals.get(g.id)![i]!), zeroTotals()));
+        return [g.id, { status: periodStatus(month!, w.monthMs, g.targetUptime).status, currentUptime: uptime(last30!) }];
+      }));
     },
 
     /**
@@ -181,59 +181,42 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
      * an alert needs to say (names, budget used).
      */
     async monthStatuses(): Promise<{ scope: 'SERVICE' | 'GROUP'; id: string; serviceId: string | null; slaGroupId: string | null; name: string; status: PeriodStatus; consumedMinutes: number; allowedMinutes: number }[]> {
-      const now = deps.clock.now().getTime();
-      const w = windows(now);
+      const w = windows(deps.clock.now().getTime());
       const [services, groups] = await Promise.all([
-        deps.db.service.findMany({ where: { slaGroupId: { not: null } }, select: { id: true, name: true, nodeId: true, slaGroupId: true, lastSeenAt: true } }),
-        deps.db.slaGroup.findMany({ select: { id: true, name: true, tier: true, targetUptime: true } }),
+        loadServices({ grouped: true }),
+        deps.db.slaGroup.findMany({ select: { id: true, name: true, tier: true, targetUptime: true, services: { select: { id: true, name: true, nodeId: true, lastSeenAt: true } } } }),
       ]);
-      const targets = new Map(groups.map((g) => [g.id, targetUptime({ tier: g.tier, targetUptime: g.targetUptime === null ? null : Number(g.targetUptime) })]));
-      const tl = await timelines(services.map((s) => ({ id: s.id, groupId: s.slaGroupId, lastSeen: s.lastSeenAt?.getTime() ?? null })), w.month.from, now);
-      const month = w.month;
-      const describe = (d: Durations, target: number) => {
-        const p = periodStatus(d, w.monthMs, target);
+      const totals = await measure([...services, ...(await groupSubjects(groups))], [w.month]);
+      const describe = (t: Totals, target: number) => {
+        const p = periodStatus(t, w.monthMs, target);
         return { status: p.status, consumedMinutes: p.consumedMs / 60_000, allowedMinutes: p.allowedMs / 60_000 };
       };
-      const out: Awaited<ReturnType<typeof this.monthStatuses>> = services.map((s) => ({
-        scope: 'SERVICE' as const,
-        id: s.id,
-        serviceId: s.id,
-        slaGroupId: s.slaGroupId,
-        name: `${s.name} on ${s.nodeId}`,
-        ...describe(durations(tl.get(s.id)!.segments, month), targets.get(s.slaGroupId!)!),
-      }));
-      for (const g of groups) {
-        const members = services.filter((s) => s.slaGroupId === g.id).map((s) => tl.get(s.id)!.segments);
-        out.push({ scope: 'GROUP', id: g.id, serviceId: null, slaGroupId: g.id, name: g.name, ...describe(groupSeries(members, month).durations(month), targets.get(g.id)!) });
-      }
-      return out;
+      const names = new Map(groups.flatMap((g) => g.services.map((s) => [s.id, `${s.name} on ${s.nodeId}`] as const)));
+      return [
+        ...services.map((s) => ({ scope: 'SERVICE' as const, id: s.id, serviceId: s.id, slaGroupId: s.groupId, name: names.get(s.id) ?? s.id, ...describe(totals.get(s.id)![0]!, s.target) })),
+        ...groups.map((g) => ({ scope: 'GROUP' as const, id: g.id, serviceId: null, slaGroupId: g.id, name: g.name, ...describe(totals.get(g.id)![0]!, targetOf(g)) })),
+      ];
     },
 
     async dashboardStats(): Promise<{ totalServices: number; servicesWithSla: number; metCount: number; atRiskCount: number; breachedCount: number; averageUptime: number | null }> {
-      const now = deps.clock.now().getTime();
-      const w = windows(now);
-      const from = Math.min(w.month.from, w.last30.from);
+      const w = windows(deps.clock.now().getTime());
+      const { pieces, parts } = partition([w.month, w.last30]);
       const [totalServices, services] = await Promise.all([deps.db.service.count(), loadServices({ grouped: true })]);
-      const tl = await timelines(services, from, now);
-      let met = 0;
-      let atRisk = 0;
-      let breached = 0;
+      const totals = await measure(services, pieces);
+      const count = { MET: 0, AT_RISK: 0, BREACHED: 0, NO_DATA: 0 };
       const uptimes: number[] = [];
       for (const s of services) {
-        const segments = tl.get(s.id)!.segments;
-        const status = periodStatus(durations(segments, w.month), w.monthMs, s.target).status;
-        if (status === 'MET') met++;
-        else if (status === 'AT_RISK') atRisk++;
-        else if (status === 'BREACHED') breached++;
-        const u = uptime(durations(segments, w.last30));
+        const [month, last30] = parts.map((idx) => idx.reduce((sum, i) => addTotals(sum, totals.get(s.id)![i]!), zeroTotals()));
+        count[periodStatus(month!, w.monthMs, s.target).status]++;
+        const u = uptime(last30!);
         if (u !== null) uptimes.push(u);
       }
       return {
         totalServices,
         servicesWithSla: services.length,
-        metCount: met,
-        atRiskCount: atRisk,
-        breachedCount: breached,
+        metCount: count.MET,
+        atRiskCount: count.AT_RISK,
+        breachedCount: count.BREACHED,
         averageUptime: uptimes.length ? uptimes.reduce((a, b) => a + b, 0) / uptimes.length : null,
       };
     },

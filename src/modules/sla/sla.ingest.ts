@@ -3,7 +3,9 @@ import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
 import { inTransaction } from '../../infra/prisma.js';
+import { bucketStart } from '../../lib/sla.js';
 import { changesFrom, type Change, type Context, type Observation, type ServiceStatus } from '../../lib/status-history.js';
+import { invalidateRollups } from './sla.rollups.js';
 import { SLA_INCIDENT, syncIncidents, type IncidentEvent } from './sla.incidents.js';
 import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
 
@@ -261,6 +263,14 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
         const touched = new Set([...appended.map((c) => c.serviceId), ...late.map((r) => r.id)]);
         // From just before t: the anchor must be the last UP change before the ones written now.
         incidentEvents = await syncIncidents(db, rows.filter((r) => touched.has(r.id)).map((r) => ({ id: r.id, slaGroupId: r.slaGroupId })), new Date(t.getTime() - 1));
+        // A report in a closed day changes that day's numbers, even one that adds no change point
+        // (it moves the instant its service goes stale): its rollups are recomputed from that day.
+        const today = bucketStart(now.getTime(), 'DAY');
+        if (t.getTime() < today) {
+          const fresh = rows.filter((r) => r.fresh);
+          const subjects = [...fresh.map((r) => ({ id: r.id, scope: 'SERVICE' as const })), ...[...new Set(fresh.flatMap((r) => (r.slaGroupId ? [r.slaGroupId] : [])))].map((id) => ({ id, scope: 'GROUP' as const }))];
+          await invalidateRollups(db, subjects, new Date(bucketStart(t.getTime(), 'DAY')), now);
+        }
       });
       // After commit, so a subscriber never hears of a change that was rolled back; and the report
       // is stored whatever happens to Redis, so the agent must not be told to send it again.

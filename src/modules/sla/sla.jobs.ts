@@ -1,6 +1,7 @@
 import type { Config } from '../../config.js';
 import { defineScheduledJob } from '../../infra/jobs.js';
 import type { SlaAlerts } from './sla.alerts.js';
+import type { Rollups } from './sla.rollups.js';
 import type { FleetService } from './sla.service.js';
 
 const QUEUE = 'sla';
@@ -10,8 +11,10 @@ const QUEUE = 'sla';
  * touches rows whose state must change, so two workers running it at once, or a
  * retry, change nothing twice.
  */
-export function fleetJobs(fleet: FleetService, alerts: SlaAlerts, config: Pick<Config, 'FLEET_SWEEP_SECONDS' | 'REPORT_REPLAY_HOURS'>) {
+export function fleetJobs(fleet: FleetService, alerts: SlaAlerts, rollups: Rollups, config: Pick<Config, 'FLEET_SWEEP_SECONDS' | 'REPORT_REPLAY_HOURS'>) {
   return {
+    // Every minute: a closed day is rolled up shortly after midnight, and a day a late report re-opened soon after it landed.
+    materialize: defineScheduledJob({ name: 'sla.materialize', queue: QUEUE, everyMs: 60_000, handler: () => rollups.materialize() }),
     evaluateAlerts: defineScheduledJob({ name: 'sla.evaluate-alerts', queue: QUEUE, everyMs: 60_000, handler: () => alerts.evaluate() }),
     sweepStale: defineScheduledJob({ name: 'sla.sweep-stale', queue: QUEUE, everyMs: config.FLEET_SWEEP_SECONDS * 1_000, handler: () => fleet.sweepStale() }),
     // Freshness is measured in days; a minute is more than precise enough and keeps the scan rare.

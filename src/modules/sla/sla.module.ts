@@ -4,11 +4,12 @@ import { createSlaAlerts } from './sla.alerts.js';
 import { createSlaEngine, type SlaEngine } from './sla.engine.js';
 import { createStatusIngest } from './sla.ingest.js';
 import { fleetJobs } from './sla.jobs.js';
+import { createRollups, type Rollups } from './sla.rollups.js';
 import { SlaResolver } from './sla.resolver.js';
 import { createFleetService, type FleetService } from './sla.service.js';
 
 /** Nodes, SLA groups, services and their history; the agents' REST API is its adapter (src/modules/operator). */
-export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine }>({
+export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine; rollups: Rollups }>({
   name: 'sla',
   resolvers: [SlaResolver],
   create({ db, pool, redis, clock, events, config, logger }) {
@@ -17,10 +18,11 @@ export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine }
     const ingest = createStatusIngest({ pool, clock, events, logger, staleMs });
     const engine = createSlaEngine({ db, pool, clock, staleMs });
     const alerts = createSlaAlerts({ engine, pool, clock, events, logger });
+    const rollups = createRollups({ pool, clock, logger, staleMs });
     return {
-      services: { fleet, engine },
+      services: { fleet, engine, rollups },
       routes: [{ mount: '/api/v1', routes: operatorRoutes({ fleet, ingest, clock, config }) }],
-      jobs: Object.values(fleetJobs(fleet, alerts, config)),
+      jobs: Object.values(fleetJobs(fleet, alerts, rollups, config)),
     };
   },
 });
