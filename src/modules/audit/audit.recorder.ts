@@ -76,7 +76,7 @@ export function createAuditRecorder(deps: { clock: Clock }) {
       if (!list.length) return;
       const query = runner(tx);
       await query(`SELECT 1 AS locked FROM pg_advisory_xact_lock($1::bigint)`, [CHAIN_LOCK]);
-      const [last] = await query<{ seq: string; hash: string }>(`SELECT seq::text AS seq, hash FROM "AuditEntry" ORDER BY seq DESC LIMIT 1`, []);
+      const [last] = await query<{ seq: string; hash: string }>(`SELECT e.seq::text AS seq, e.hash FROM "AuditEntry" e ORDER BY e.seq DESC LIMIT 1`, []);
       let seq = BigInt(last?.seq ?? 0);
       let prevHash = last?.hash ?? GENESIS_HASH;
       const at = deps.clock.now();

@@ -43,7 +43,8 @@ const BATCH = 1_000;
 /** Rows per DELETE when pruning, so no single statement holds locks for long. */
 const PRUNE_BATCH = 10_000;
 
-const COLUMNS = `id, seq::text AS seq, at, "actorType", "actorId", action, "resourceType", "resourceId", before, after, ip, "requestId", "prevHash", hash`;
+// seq leaves as text (a bigint); ORDER BY must then say e.seq, or it would sort the text alias ('9' > '10').
+const COLUMNS = `id, e.seq::text AS seq, at, "actorType", "actorId", action, "resourceType", "resourceId", before, after, ip, "requestId", "prevHash", hash`;
 
 /** The filter as SQL conditions over parameters starting at `$<offset + 1>`. */
 function filterSql(filter: AuditFilter | null | undefined, offset = 0): { where: string[]; values: unknown[] } {
@@ -86,7 +87,7 @@ export function createAuditService(deps: { db: Database; pool: pg.Pool; clock: C
       let after = '0';
       for (;;) {
         const { rows } = await deps.pool.query<AuditEntryRecord>(
-          `SELECT ${COLUMNS} FROM "AuditEntry" WHERE ${['seq > $1::bigint', ...where].join(' AND ')} ORDER BY seq LIMIT ${BATCH}`,
+          `SELECT ${COLUMNS} FROM "AuditEntry" e WHERE ${['e.seq > $1::bigint', ...where].join(' AND ')} ORDER BY e.seq LIMIT ${BATCH}`,
           [after, ...values],
         );
         if (!rows.length) return;
@@ -110,7 +111,7 @@ export function createAuditService(deps: { db: Database; pool: pg.Pool; clock: C
         let checked = 0;
         for (;;) {
           const from: string = previous?.seq ?? '0';
-          const { rows } = await client.query<AuditEntryRecord>(`SELECT ${COLUMNS} FROM "AuditEntry" WHERE seq > $1::bigint ORDER BY seq LIMIT ${BATCH}`, [from]);
+          const { rows } = await client.query<AuditEntryRecord>(`SELECT ${COLUMNS} FROM "AuditEntry" e WHERE e.seq > $1::bigint ORDER BY e.seq LIMIT ${BATCH}`, [from]);
           for (const row of rows) {
             checked += 1;
             if (!linkIsSound(previous, row)) return { ok: false, checked, firstBrokenId: row.id };
