@@ -118,14 +118,31 @@ describe('what is recorded, and by whom', () => {
     expect((revokes[0]!.after as { revokedAt: string | null }).revokedAt).toBeTruthy();
   });
 
-  it('agent writes through REST, by the API key: registration and backup reports; telemetry is not audited', async () => {
+  it('agent writes through REST, by the API key: SLA groups, registration and backup reports; telemetry is not audited', async () => {
     const ag = agent(api, keySecret);
+    const report = (tier: string) => ({
+      nodeId: 'org/cluster1',
+      services: [{ name: 'api', status: 'OPERATIONAL', slaGroup: 'payments' }],
+      slaGroups: [{ name: 'payments', tier }],
+    });
+    expect((await ag.status(report('standard'))).status).toBe(200);
+    const [created] = await entries({ action: 'slagroup.create' });
+    expect(created).toMatchObject({ actorType: 'API_KEY', actorId: keyId, resourceType: 'sla_group', before: null });
+    expect(created!.after).toMatchObject({ name: 'payments', tier: 'standard' });
+
+    // Statuses and heartbeats that change no configuration record nothing, however many.
     const before = await count();
     expect((await ag.heartbeat({ nodeId: 'org/cluster1' })).status).toBe(200);
-    expect(
-      (await ag.status({ nodeId: 'org/cluster1', services: [{ name: 'api', status: 'OPERATIONAL', slaGroup: 'payments' }], slaGroups: [{ name: 'payments', tier: 'high' }] })).status,
-    ).toBe(200);
+    for (const status of ['DEGRADED', 'OPERATIONAL']) {
+      expect((await ag.status({ ...report('standard'), services: [{ name: 'api', status, slaGroup: 'payments' }] })).status).toBe(200);
+    }
     expect(await count()).toBe(before);
+    // A report that changes a group's tier (its SLA target) is a configuration change.
+    expect((await ag.status(report('high'))).status).toBe(200);
+    const [retiered] = await entries({ action: 'slagroup.update' });
+    expect(retiered).toMatchObject({ actorType: 'API_KEY', actorId: keyId, resourceId: created!.resourceId });
+    expect(retiered!.before).toMatchObject({ tier: 'standard' });
+    expect(retiered!.after).toMatchObject({ tier: 'high' });
 
     const reg = { name: 'db', nodeId: 'org/cluster1', displayName: 'Database', operations: { backup: { expected: true, maxAgeDays: 1 } } };
     expect((await ag.register(reg)).status).toBe(201);
@@ -138,9 +155,9 @@ describe('what is recorded, and by whom', () => {
     expect(service[0]!.before).toMatchObject({ displayName: 'Database' });
     expect(service[0]!.after).toMatchObject({ displayName: 'Main database' });
 
-    const report = { service: 'db', status: 'success', reportId: 'nightly-1', sizeBytes: 1024 };
-    expect((await ag.backup(report)).status).toBe(200);
-    expect((await ag.backup({ ...report, message: 'a retry with the same reportId' })).status).toBe(200);
+    const backup = { service: 'db', status: 'success', reportId: 'nightly-1', sizeBytes: 1024 };
+    expect((await ag.backup(backup)).status).toBe(200);
+    expect((await ag.backup({ ...backup, message: 'a retry with the same reportId' })).status).toBe(200);
     const backups = await entries({ action: 'backup.report' });
     expect(backups).toHaveLength(1);
     expect(backups[0]).toMatchObject({ actorType: 'API_KEY', actorId: keyId, resourceType: 'backup_report', resourceId: 'nightly-1' });
@@ -152,7 +169,7 @@ describe('what is recorded, and by whom', () => {
     const group = groups.data!.slaGroups.find((g) => g.name === 'payments')!;
     const r = await gql(api.url, UpdateSlaGroupDocument, { id: group.id, input: { displayName: 'Payments, "EU"\nprimary', targetUptime: 99.95 } }, asAdmin('req-group'));
     expect(r.errors).toBeUndefined();
-    const [e] = await entries({ action: 'slagroup.update' });
+    const [e] = await entries({ action: 'slagroup.update', actorId: admin.userId });
     expect(e).toMatchObject({ actorType: 'USER', actorId: admin.userId, resourceType: 'sla_group', resourceId: group.id, requestId: 'req-group' });
     expect(e!.before).toMatchObject({ tier: 'high', targetUptime: null });
     expect(e!.after).toMatchObject({ displayName: 'Payments, "EU"\nprimary', targetUptime: 99.95 });
@@ -233,7 +250,7 @@ describe('reading and export', () => {
   });
 
   it('CSV: a header, one row per entry, commas, quotes and line breaks escaped', async () => {
-    const r = await rest('/audit?format=csv&action=slagroup.update');
+    const r = await rest(`/audit?format=csv&action=slagroup.update&actorId=${admin.userId}`);
     expect(r.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(r.headers.get('content-disposition')).toMatch(/\.csv"$/);
     const rows = parseCsv(r.text);

@@ -126,7 +126,7 @@ export function operatorRoutes(deps: {
     agentRoute('post', '/operator/status', async (req, res) => {
       const body = parseInput(status, req.body);
       assertNodeAccess(req.principal, body.nodeId);
-      const result = await deps.ingest.ingest({ ...body, observedAt: checkInstant(body.observedAt, 'observedAt', true) });
+      const result = await deps.ingest.ingest({ ...body, observedAt: checkInstant(body.observedAt, 'observedAt', true) }, requestActor(req));
       res.json({ success: true, ...result });
     }),
     agentRoute('post', '/operator/heartbeat', async (req, res) => {

@@ -14,7 +14,7 @@ export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine }
   create({ db, pool, redis, clock, events, config, logger, audit }) {
     const staleMs = config.STALE_AFTER_SECONDS * 1_000;
     const fleet = createFleetService({ db, pool, redis, prefix: config.REDIS_PREFIX, clock, events, logger, audit, staleMs });
-    const ingest = createStatusIngest({ pool, clock, events, logger, staleMs });
+    const ingest = createStatusIngest({ pool, clock, events, logger, audit, staleMs });
     const engine = createSlaEngine({ db, pool, clock, staleMs });
     const alerts = createSlaAlerts({ engine, pool, clock, events, logger });
     return {
