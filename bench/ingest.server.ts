@@ -13,6 +13,7 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { withTimeout } from '../src/lib/timeout.js';
 import { BENCH_ADMIN } from './ingest.fleet.js';
+import { systemActor } from '../src/modules/audit/audit.recorder.js';
 
 // Every statement of Prisma (through adapter-pg) and of the raw queries goes through pg's Client.
 let statements = 0;
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   });
   const app = await createApp(config);
   const { url } = await withTimeout(app.start('api'), 15_000);
-  const { secret } = await app.auth.apiKeys.create({ name: 'ingest bench agent', nodeId: null });
+  const { secret } = await app.auth.apiKeys.create({ name: 'ingest bench agent', nodeId: null }, systemActor('bench'));
 
   process.on('message', (m: { type?: string }) => {
     if (m?.type === 'statements') process.send!({ type: 'statements', count: statements });

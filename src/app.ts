@@ -24,6 +24,8 @@ import { createSessions } from './auth/sessions.js';
 import { createAccessTokens } from './auth/tokens.js';
 import { createRateLimiter } from './infra/ratelimit.js';
 import { createSecurityService } from './modules/security/security.service.js';
+import { createAuditRecorder } from './modules/audit/audit.recorder.js';
+import { auditModule } from './modules/audit/audit.module.js';
 import type { AnyModule, ModuleDeps, ModuleInstance } from './modules/module.js';
 import { healthModule } from './modules/health/health.module.js';
 import { eventsModule } from './modules/events/events.module.js';
@@ -32,7 +34,7 @@ import { slaModule } from './modules/sla/sla.module.js';
 import { usersModule } from './modules/users/users.module.js';
 
 /** The module list: adding a domain is one module folder and one line here. */
-export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, slaModule];
+export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, slaModule, auditModule];
 
 export type Role = 'api' | 'worker' | 'all';
 export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
@@ -78,6 +80,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const prisma = db.prisma;
   const security = createSecurityService({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, logger });
+  // Written by every module that changes something, so built here like the security log.
+  const audit = createAuditRecorder({ clock });
   const limiter = createRateLimiter({ redis, prefix: config.REDIS_PREFIX, clock, logger });
   const tokens = createAccessTokens({
     secret: await resolveJwtSecret(config, prisma),
@@ -86,13 +90,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
     clock,
   });
-  const apiKeys = createApiKeys({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, logger, security });
-  const sessions = createSessions({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, tokens, security, limiter, config });
+  const apiKeys = createApiKeys({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, logger, security, audit });
+  const sessions = createSessions({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, tokens, security, audit, limiter, config });
   const authenticator = createAuthenticator({ db: prisma, tokens, apiKeys });
   const guard: GuardDeps = { authenticator, limiter, security, config };
 
   const moduleList = options.modules ?? modules;
-  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, events, jobs, clock, logger, security, auth: { sessions, apiKeys, authenticator } };
+  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, events, jobs, clock, logger, security, audit, auth: { sessions, apiKeys, authenticator } };
   const built = new Map<string, ModuleInstance<unknown>>();
   for (const m of moduleList) built.set(m.name, m.create(deps));
   jobs.register([...built.values()].flatMap((m) => m.jobs ?? []));

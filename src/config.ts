@@ -50,6 +50,8 @@ export const configSchema = z.object({
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   LOGIN_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
   SECURITY_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
+  /** Audit entries older than this are pruned daily (oldest first, keeping the chain verifiable); 0 keeps them forever. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365),
 
   RATE_LIMIT_STANDARD: z.coerce.number().int().min(1).default(100),
   RATE_LIMIT_METRICS_QUERY: z.coerce.number().int().min(1).default(30),

@@ -8,6 +8,7 @@ import { createApp, modules, ROLES, type Role } from './app.js';
 import { buildOpsSchema, printOpsSchema } from './graphql/schema.js';
 import { applyMigrations, createMigration, prismaDir } from './infra/migrations.js';
 import { flushLogger } from './infra/logger.js';
+import { systemActor } from './modules/audit/audit.recorder.js';
 import { DependencyUnavailableError, preparePostgres, probeRedis } from './infra/preflight.js';
 
 const PREFLIGHT_TIMEOUT_MS = 4_000;
@@ -114,7 +115,7 @@ apikey
     await migrate(config.DATABASE_URL);
     const app = await createApp({ ...config, LOG_LEVEL: 'warn' });
     try {
-      const { apiKey, secret } = await app.auth.apiKeys.create({ name, nodeId: node ?? null, scopes: scopes ?? [] });
+      const { apiKey, secret } = await app.auth.apiKeys.create({ name, nodeId: node ?? null, scopes: scopes ?? [] }, systemActor('cli'));
       process.stdout.write(`created API key ${apiKey.id} (${apiKey.name}${apiKey.nodeId ? `, node ${apiKey.nodeId}` : ''})\n${secret}\n`);
     } finally {
       await app.stop();

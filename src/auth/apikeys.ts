@@ -5,6 +5,7 @@ import type { Database } from '../infra/prisma.js';
 import { AppError } from '../lib/errors.js';
 import { assertUuid } from '../lib/ids.js';
 import { clientKey } from '../lib/ip.js';
+import type { AuditActor, AuditRecorder } from '../modules/audit/audit.recorder.js';
 import type { SecurityService } from '../modules/security/security.service.js';
 import { API_KEY_SCOPES } from './guards.js';
 import type { Principal } from './roles.js';
@@ -33,7 +34,7 @@ const VERIFIED_TTL_MS = 5_000;
 type KeyRow = { id: string; name: string; nodeId: string | null; scopes: string[]; secretHash: string; revokedAt: Date | null };
 
 /** API keys for agents and backup jobs; the secret exists only in the answer to `create`. */
-export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string; clock: Clock; logger: Logger; security: SecurityService }) {
+export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string; clock: Clock; logger: Logger; security: SecurityService; audit: AuditRecorder }) {
   const verified = new Map<string, { row: KeyRow; until: number }>();
 
   async function lookup(prefix: string): Promise<KeyRow | null> {
@@ -59,13 +60,20 @@ export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string
   }
 
   return {
-    async create(input: { name: string; nodeId?: string | null; scopes?: string[] | null; createdById?: string | null }): Promise<{ apiKey: ApiKeyRecord; secret: string }> {
+    async create(
+      input: { name: string; nodeId?: string | null; scopes?: string[] | null; createdById?: string | null },
+      actor: AuditActor,
+    ): Promise<{ apiKey: ApiKeyRecord; secret: string }> {
       const unknown = (input.scopes ?? []).filter((s) => !(API_KEY_SCOPES as readonly string[]).includes(s));
       if (unknown.length) throw new AppError('BAD_USER_INPUT', `unknown scope(s): ${unknown.join(', ')}; known: ${API_KEY_SCOPES.join(', ')}`, { field: 'scopes' });
       const key = newApiKey();
-      const apiKey = await deps.db.apiKey.create({
-        data: { name: input.name, nodeId: input.nodeId ?? null, scopes: input.scopes ?? [], prefix: key.prefix, secretHash: key.hash, createdById: input.createdById ?? null, createdAt: deps.clock.now() },
-        select: PUBLIC_FIELDS,
+      const apiKey = await deps.db.$transaction(async (tx) => {
+        const created = await tx.apiKey.create({
+          data: { name: input.name, nodeId: input.nodeId ?? null, scopes: input.scopes ?? [], prefix: key.prefix, secretHash: key.hash, createdById: input.createdById ?? null, createdAt: deps.clock.now() },
+          select: PUBLIC_FIELDS,
+        });
+        await deps.audit.record(tx, actor, { action: 'apikey.create', resourceType: 'api_key', resourceId: created.id, after: created });
+        return created;
       });
       return { apiKey, secret: key.secret };
     },
@@ -74,13 +82,18 @@ export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string
       return deps.db.apiKey.findMany({ select: PUBLIC_FIELDS, orderBy: { createdAt: 'desc' } });
     },
 
-    async revoke(id: string): Promise<boolean> {
+    async revoke(id: string, actor: AuditActor): Promise<boolean> {
       assertUuid(id);
-      const res = await deps.db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: deps.clock.now() } });
+      await deps.db.$transaction(async (tx) => {
+        const before = await tx.apiKey.findUnique({ where: { id }, select: PUBLIC_FIELDS });
+        if (!before) throw new AppError('NOT_FOUND', `no API key with id ${id}`, { field: 'id' });
+        const res = await tx.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: deps.clock.now() } });
+        // Revoking a revoked key changes nothing, so it is not a new audit entry.
+        if (res.count === 0) return;
+        const after = await tx.apiKey.findUniqueOrThrow({ where: { id }, select: PUBLIC_FIELDS });
+        await deps.audit.record(tx, actor, { action: 'apikey.revoke', resourceType: 'api_key', resourceId: id, before, after });
+      });
       for (const [prefix, entry] of verified) if (entry.row.id === id) verified.delete(prefix);
-      if (res.count === 0 && !(await deps.db.apiKey.findUnique({ where: { id }, select: { id: true } }))) {
-        throw new AppError('NOT_FOUND', `no API key with id ${id}`, { field: 'id' });
-      }
       return true;
     },
 

@@ -6,6 +6,7 @@ import type { Database } from '../infra/prisma.js';
 import type { RateLimiter } from '../infra/ratelimit.js';
 import { AppError } from '../lib/errors.js';
 import { clientKey } from '../lib/ip.js';
+import type { AuditRecorder } from '../modules/audit/audit.recorder.js';
 import type { SecurityService } from '../modules/security/security.service.js';
 import { dummyHash, verifyPassword } from './passwords.js';
 import type { Role } from './roles.js';
@@ -18,6 +19,12 @@ export interface Session {
 }
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+/** Where a session request came from, for the security and audit logs. */
+export interface Caller {
+  ip?: string;
+  requestId?: string;
+}
 
 /**
  * Login, refresh rotation and logout.
@@ -39,6 +46,7 @@ export function createSessions(deps: {
   clock: Clock;
   tokens: AccessTokens;
   security: SecurityService;
+  audit: AuditRecorder;
   limiter: RateLimiter;
   config: Pick<Config, 'REFRESH_TOKEN_TTL_DAYS' | 'LOGIN_MAX_FAILURES' | 'LOGIN_LOCKOUT_MINUTES' | 'RATE_LIMIT_ANONYMOUS'>;
 }) {
@@ -48,10 +56,19 @@ export function createSessions(deps: {
     return { failures: `${deps.prefix}:login:fail:${id}`, lock: `${deps.prefix}:login:lock:${id}` };
   };
 
-  async function issue(user: { id: string; email: string; role: Role }, familyId: string): Promise<Session> {
+  /** A new session (refresh token family); its start is an audit entry, written with it. */
+  async function issue(user: { id: string; email: string; role: Role }, familyId: string, caller: Caller): Promise<Session> {
     const refresh = newRefreshToken();
-    const expiresAt = new Date(deps.clock.now().getTime() + deps.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
-    await deps.db.refreshToken.create({ data: { userId: user.id, familyId, tokenHash: refresh.hash, expiresAt, createdAt: deps.clock.now() } });
+    const now = deps.clock.now();
+    const expiresAt = new Date(now.getTime() + deps.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
+    await deps.db.$transaction(async (tx) => {
+      await tx.refreshToken.create({ data: { userId: user.id, familyId, tokenHash: refresh.hash, expiresAt, createdAt: now } });
+      await deps.audit.record(
+        tx,
+        { type: 'USER', id: user.id, ip: caller.ip ?? null, requestId: caller.requestId ?? null },
+        { action: 'auth.login', resourceType: 'session', resourceId: familyId, after: { userId: user.id, email: user.email, expiresAt } },
+      );
+    });
     const access = await deps.tokens.sign(user);
     return { token: access.token, refreshToken: refresh.token, user: { id: user.id, email: user.email, role: user.role } };
   }
@@ -67,7 +84,8 @@ export function createSessions(deps: {
   }
 
   return {
-    async login(emailInput: string, password: string, ip: string | undefined): Promise<Session> {
+    async login(emailInput: string, password: string, caller: Caller): Promise<Session> {
+      const ip = caller.ip;
       // Login attempts also spend the anonymous budget of their address, whatever the email.
       const budget = await deps.limiter.hit('anonymous', `ip:${clientKey(ip)}`, deps.config.RATE_LIMIT_ANONYMOUS);
       if (!budget.allowed) {
@@ -87,7 +105,7 @@ export function createSessions(deps: {
         throw new AppError('UNAUTHENTICATED', 'invalid email or password');
       }
       await deps.redis.del(k.failures);
-      return issue(user, randomUUID());
+      return issue(user, randomUUID(), caller);
     },
 
     async refresh(refreshToken: string, ip: string | undefined): Promise<Session> {
@@ -119,11 +137,20 @@ export function createSessions(deps: {
       return { token: access.token, refreshToken: outcome.refreshToken, user: { id: outcome.user.id, email: outcome.user.email, role: outcome.user.role } };
     },
 
-    /** Ends the session the refresh token belongs to (its whole family). Idempotent. */
-    async logout(refreshToken: string): Promise<boolean> {
+    /** Ends the session the refresh token belongs to (its whole family). Idempotent: only a session that was open is an audit entry. */
+    async logout(refreshToken: string, caller: Caller): Promise<boolean> {
       // Revoking is idempotent and only ever adds revocations, so it needs no family lock.
       const row = await deps.db.refreshToken.findUnique({ where: { tokenHash: sha256(refreshToken) } });
-      if (row) await deps.db.refreshToken.updateMany({ where: { familyId: row.familyId, revokedAt: null }, data: { revokedAt: deps.clock.now() } });
+      if (!row) return true;
+      await deps.db.$transaction(async (tx) => {
+        const ended = await tx.refreshToken.updateMany({ where: { familyId: row.familyId, revokedAt: null }, data: { revokedAt: deps.clock.now() } });
+        if (ended.count === 0) return;
+        await deps.audit.record(
+          tx,
+          { type: 'USER', id: row.userId, ip: caller.ip ?? null, requestId: caller.requestId ?? null },
+          { action: 'auth.logout', resourceType: 'session', resourceId: row.familyId },
+        );
+      });
       return true;
     },
   };

@@ -4,6 +4,7 @@ import type { ApiKeys } from '../auth/apikeys.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Config } from '../config.js';
+import type { AuditRecorder } from './audit/audit.recorder.js';
 import type { SecurityService } from './security/security.service.js';
 import type { RouteDef } from '../http/routes.js';
 import type { Clock } from '../infra/clock.js';
@@ -23,6 +24,8 @@ export interface ModuleDeps {
   clock: Clock;
   logger: Logger;
   security: SecurityService;
+  /** Appends to the audit log inside a service's transaction (see audit/audit.recorder.ts). */
+  audit: AuditRecorder;
   auth: { sessions: Sessions; apiKeys: ApiKeys; authenticator: Authenticator };
 }
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessTokens } from '../../src/auth/tokens.js';
 import { CreateUserDocument, LoginDocument, MeDocument, OpsEventsDocument, UpdateUserDocument } from '../generated/graphql.js';
 import { bearer, createTestEnv, login, gql, tokenFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
+import { systemActor } from '../../src/modules/audit/audit.recorder.js';
 
 let env: TestEnv;
 let limited: TestEnv;
@@ -127,7 +128,7 @@ describe('WebSocket authentication', () => {
   });
 
   it('applies the same roles as HTTP: an agent key may connect but not subscribe', async () => {
-    const { secret } = await api.app.auth.apiKeys.create({ name: 'ws test agent' });
+    const { secret } = await api.app.auth.apiKeys.create({ name: 'ws test agent' }, systemActor('test'));
     const client = wsClient(api.wsUrl, { authorization: secret });
     try {
       // Authorization runs when the subscription starts: the refusal arrives as a result with errors.

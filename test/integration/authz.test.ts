@@ -54,6 +54,8 @@ const CONTRACT: Record<string, Level> = {
   'Query.incidents': 'VIEWER',
   'Subscription.slaIncident': 'VIEWER',
   'Subscription.slaAlert': 'VIEWER',
+  'Query.auditLog': 'ADMIN',
+  'Mutation.verifyAuditChain': 'ADMIN',
 };
 
 function declaredAccess(): Map<string, Level> {

@@ -4,6 +4,7 @@ import { NodesDocument, SeedSlaGroupsDocument, ServiceDocument, SnapshotTrendDoc
 import { agent, newAgentKey } from '../support/agent.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { bearer, createTestEnv, gql, login, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
+import { systemActor } from '../../src/modules/audit/audit.recorder.js';
 
 const NODE = 'myorg/platform/prod/cluster1';
 const clock = new FakeClock('2026-02-07T14:00:00.000Z');
@@ -151,7 +152,7 @@ describe('who may report', () => {
     expect(await db().node.count()).toBe(before);
 
     // A backup job's key limited to its scope cannot post statuses.
-    const backupOnly = agent(a, (await a.app.auth.apiKeys.create({ name: 'nightly job', scopes: ['backup'] })).secret);
+    const backupOnly = agent(a, (await a.app.auth.apiKeys.create({ name: 'nightly job', scopes: ['backup'] }, systemActor('test'))).secret);
     const refused = await backupOnly.status({ nodeId: 'org/node-c', services: [{ name: 'x', status: 'OPERATIONAL' }] });
     expect(refused.status).toBe(403);
     expect(refused.body.error.details).toEqual({ scope: 'operator' });
@@ -159,7 +160,7 @@ describe('who may report', () => {
 
     const revokedKey = await newAgentKey(a);
     const { apiKey } = { apiKey: (await a.app.auth.apiKeys.list()).find((k) => revokedKey.includes(k.prefix))! };
-    await a.app.auth.apiKeys.revoke(apiKey.id);
+    await a.app.auth.apiKeys.revoke(apiKey.id, systemActor('test'));
     expect((await agent(a, revokedKey).heartbeat({ nodeId: 'org/node-c' })).status).toBe(401);
     expect((await agent(a, viewer).heartbeat({ nodeId: 'org/node-c' })).status).toBe(403);
     const anonymous = await fetch(`${a.url}/api/v1/operator/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"nodeId":"org/node-c"}' });

@@ -1,4 +1,5 @@
 import type { TestApp } from './harness.js';
+import { systemActor } from '../../src/modules/audit/audit.recorder.js';
 
 /** An operator agent talking to the REST API with its API key. */
 export function agent(api: TestApp, secret: string) {
@@ -21,5 +22,5 @@ export function agent(api: TestApp, secret: string) {
 }
 
 export async function newAgentKey(api: TestApp, nodeId?: string): Promise<string> {
-  return (await api.app.auth.apiKeys.create({ name: `agent ${nodeId ?? 'any'}`, nodeId: nodeId ?? null })).secret;
+  return (await api.app.auth.apiKeys.create({ name: `agent ${nodeId ?? 'any'}`, nodeId: nodeId ?? null }, systemActor('test'))).secret;
 }

@@ -1,3 +1,4 @@
+import type { Request } from 'express';
 import { z } from 'zod';
 import { assertNodeAccess, type ApiKeyScope } from '../../auth/guards.js';
 import type { Config } from '../../config.js';
@@ -7,6 +8,7 @@ import type { Clock } from '../../infra/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { TIERS } from '../../lib/sla-targets.js';
 import { SERVICE_STATUSES } from '../../lib/status-history.js';
+import { actorOf } from '../audit/audit.recorder.js';
 import type { StatusIngest } from '../sla/sla.ingest.js';
 import type { FleetService } from '../sla/sla.service.js';
 
@@ -83,6 +85,8 @@ const backupBody = z
     }
   });
 
+const requestActor = (req: Request) => actorOf({ principal: req.principal, ip: req.ip, requestId: req.id });
+
 /** Every route here is for agents' API keys and spends the agent budget. */
 const agentRoute = (method: RouteDef['method'], path: string, handler: RouteDef['handler'], scope: ApiKeyScope = 'operator'): RouteDef => ({
   method,
@@ -122,7 +126,7 @@ export function operatorRoutes(deps: {
     agentRoute('post', '/operator/status', async (req, res) => {
       const body = parseInput(status, req.body);
       assertNodeAccess(req.principal, body.nodeId);
-      const result = await deps.ingest.ingest({ ...body, observedAt: checkInstant(body.observedAt, 'observedAt', true) });
+      const result = await deps.ingest.ingest({ ...body, observedAt: checkInstant(body.observedAt, 'observedAt', true) }, requestActor(req));
       res.json({ success: true, ...result });
     }),
     agentRoute('post', '/operator/heartbeat', async (req, res) => {
@@ -134,7 +138,7 @@ export function operatorRoutes(deps: {
     agentRoute('post', '/operator/register', async (req, res) => {
       const body = parseInput(registerBody, req.body);
       assertNodeAccess(req.principal, body.nodeId);
-      const { created, service } = await deps.fleet.register({ ...body, backup: body.operations?.backup });
+      const { created, service } = await deps.fleet.register({ ...body, backup: body.operations?.backup }, requestActor(req));
       res.status(created ? 201 : 200).json({ success: true, service });
     }),
     agentRoute('get', '/operator/services', async (req, res) => {
@@ -161,6 +165,7 @@ export function operatorRoutes(deps: {
         },
         // Deliveries are the same when the same key sent the same body, whatever defaults filled in.
         `${principal?.kind === 'apiKey' ? principal.keyId : 'anonymous'}\n${JSON.stringify(req.body)}`,
+        requestActor(req),
       );
       res.json(answer);
     }, 'backup'),

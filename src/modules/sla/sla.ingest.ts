@@ -4,6 +4,7 @@ import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
 import { inTransaction } from '../../infra/prisma.js';
 import { bucketStart } from '../../lib/sla.js';
+import type { AuditActor, AuditChange, AuditRecorder } from '../audit/audit.recorder.js';
 import { changesFrom, type Change, type Context, type Observation, type ServiceStatus } from '../../lib/status-history.js';
 import { invalidateRollups } from './sla.rollups.js';
 import { SLA_INCIDENT, syncIncidents, type IncidentEvent } from './sla.incidents.js';
@@ -56,36 +57,46 @@ export async function publishAll(deps: { events: EventBus; logger: Logger }, typ
   if (failed.length) deps.logger.warn({ type, failed: failed.length, err: String((failed[0] as PromiseRejectedResult).reason) }, 'could not publish events');
 }
 
-export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger; staleMs: number }) {
+export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger; audit: AuditRecorder; staleMs: number }) {
   const { staleMs } = deps;
 
   /**
    * Groups named by the report, created when new, their details updated only when they differ;
-   * nodes sharing a group do not queue behind each other's transactions.
+   * nodes sharing a group do not queue behind each other's transactions. The groups it created or
+   * changed come back too: that is configuration (a tier sets an SLA target), so it is audited.
    */
-  async function upsertGroups(db: pg.PoolClient, report: StatusReport): Promise<Map<string, string>> {
+  async function upsertGroups(db: pg.PoolClient, report: StatusReport): Promise<{ ids: Map<string, string>; changes: AuditChange[] }> {
     const given = new Map(report.slaGroups.map((g) => [g.name, g]));
     const names = [...new Set([...given.keys(), ...report.services.flatMap((s) => (s.slaGroup ? [s.slaGroup] : []))])].sort();
-    if (!names.length) return new Map();
+    if (!names.length) return { ids: new Map(), changes: [] };
     const display = names.map((n) => given.get(n)?.displayName ?? null);
     const tier = names.map((n) => given.get(n)?.tier ?? null);
     const now = deps.clock.now();
     // One statement: INSERT ... DO NOTHING takes no lock on existing rows, the UPDATE touches only
-    // groups whose details differ, and the names come back with their ids.
-    const { rows } = await db.query<{ id: string; name: string }>({
+    // groups whose details differ, and the names come back with their ids (and, for the groups
+    // created or changed, what they were and are: "old" reads the rows as they were before the UPDATE).
+    type GroupRow = { id: string; name: string; change: 'created' | 'updated' | null; display: string | null; tier: string | null; old_display: string | null; old_tier: string | null };
+    const { rows } = await db.query<GroupRow>({
       name: 'opsgraph.ingest.groups',
       text: `WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS g(name, display, tier)),
+       old AS (
+         SELECT g.id, g."displayName", g.tier FROM "SlaGroup" g JOIN input i ON g.name = i.name
+         WHERE i.display IS NOT NULL OR i.tier IS NOT NULL),
        ins AS (
          INSERT INTO "SlaGroup" (id, name, "displayName", tier, "createdAt", "updatedAt")
          SELECT gen_random_uuid(), name, COALESCE(display, name), COALESCE(tier, 'standard'), $4, $4 FROM input
-         ON CONFLICT (name) DO NOTHING RETURNING id, name),
+         ON CONFLICT (name) DO NOTHING RETURNING id, name, "displayName", tier),
        upd AS (
          UPDATE "SlaGroup" g SET "displayName" = COALESCE(i.display, g."displayName"), tier = COALESCE(i.tier, g.tier), "updatedAt" = $4
          FROM input i
          WHERE g.name = i.name AND (i.display IS NOT NULL OR i.tier IS NOT NULL)
            AND (g."displayName", g.tier) IS DISTINCT FROM (COALESCE(i.display, g."displayName"), COALESCE(i.tier, g.tier))
-         RETURNING g.id)
-       SELECT id, name FROM ins UNION SELECT id, name FROM "SlaGroup" WHERE name = ANY($1::text[])`,
+         RETURNING g.id, g.name, g."displayName", g.tier)
+       SELECT id, name, 'created' AS change, "displayName" AS display, tier, NULL AS old_display, NULL AS old_tier FROM ins
+       UNION ALL
+       SELECT u.id, u.name, 'updated', u."displayName", u.tier, o."displayName", o.tier FROM upd u JOIN old o ON o.id = u.id
+       UNION ALL
+       SELECT id, name, NULL, NULL, NULL, NULL, NULL FROM "SlaGroup" WHERE name = ANY($1::text[]) AND id NOT IN (SELECT id FROM upd)`,
       values: [names, display, tier, now],
     });
     const ids = new Map(rows.map((r) => [r.name, r.id]));
@@ -94,7 +105,18 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
       const { rows: late } = await db.query<{ id: string; name: string }>(`SELECT id, name FROM "SlaGroup" WHERE name = ANY($1::text[])`, [names]);
       for (const r of late) ids.set(r.name, r.id);
     }
-    return ids;
+    const changes = rows
+      .filter((r) => r.change)
+      .map(
+        (r): AuditChange => ({
+          action: r.change === 'created' ? 'slagroup.create' : 'slagroup.update',
+          resourceType: 'sla_group',
+          resourceId: r.id,
+          before: r.change === 'updated' ? { id: r.id, name: r.name, displayName: r.old_display, tier: r.old_tier } : null,
+          after: { id: r.id, name: r.name, displayName: r.display, tier: r.tier },
+        }),
+      );
+    return { ids, changes };
   }
 
   async function upsertServices(db: pg.PoolClient, report: StatusReport, groups: Map<string, string>): Promise<UpsertRow[]> {
@@ -208,7 +230,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
   }
 
   return {
-    async ingest(report: StatusReport): Promise<{ processed: number; changed: number }> {
+    async ingest(report: StatusReport, actor: AuditActor): Promise<{ processed: number; changed: number }> {
       const now = deps.clock.now();
       const t = report.observedAt;
       const events: StatusChangedEvent[] = [];
@@ -224,7 +246,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
              "lastReportAt" = GREATEST("Node"."lastReportAt", EXCLUDED."lastReportAt"), "updatedAt" = $4`,
           values: [report.nodeId, report.operatorVersion ?? null, t, now],
         });
-        const groups = await upsertGroups(db, report);
+        const { ids: groups, changes: groupChanges } = await upsertGroups(db, report);
         const rows = report.services.length ? await upsertServices(db, report, groups) : [];
         const reported = new Map(report.services.map((s) => [s.name, s.status]));
 
@@ -271,6 +293,8 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
           const subjects = [...fresh.map((r) => ({ id: r.id, scope: 'SERVICE' as const })), ...[...new Set(fresh.flatMap((r) => (r.slaGroupId ? [r.slaGroupId] : [])))].map((id) => ({ id, scope: 'GROUP' as const }))];
           await invalidateRollups(db, subjects, new Date(bucketStart(t.getTime(), 'DAY')), now);
         }
+        // Last, so the chain lock is held only until the commit; most reports change no group and skip it.
+        await deps.audit.record(db, actor, groupChanges);
       });
       // After commit, so a subscriber never hears of a change that was rolled back; and the report
       // is stored whatever happens to Redis, so the agent must not be told to send it again.

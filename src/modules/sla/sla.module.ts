@@ -12,10 +12,10 @@ import { createFleetService, type FleetService } from './sla.service.js';
 export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine; rollups: Rollups }>({
   name: 'sla',
   resolvers: [SlaResolver],
-  create({ db, pool, redis, clock, events, config, logger }) {
+  create({ db, pool, redis, clock, events, config, logger, audit }) {
     const staleMs = config.STALE_AFTER_SECONDS * 1_000;
-    const fleet = createFleetService({ db, pool, redis, prefix: config.REDIS_PREFIX, clock, events, logger, staleMs });
-    const ingest = createStatusIngest({ pool, clock, events, logger, staleMs });
+    const fleet = createFleetService({ db, pool, redis, prefix: config.REDIS_PREFIX, clock, events, logger, audit, staleMs });
+    const ingest = createStatusIngest({ pool, clock, events, logger, audit, staleMs });
     const engine = createSlaEngine({ db, pool, clock, staleMs });
     const alerts = createSlaAlerts({ engine, pool, clock, events, logger });
     const rollups = createRollups({ pool, clock, logger, staleMs });

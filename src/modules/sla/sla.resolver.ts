@@ -1,5 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, Authorized, ID, Info, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Info, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { GraphQLContext } from '../../graphql/context.js';
+import { actorOf } from '../audit/audit.recorder.js';
 import { selects } from '../../graphql/selection.js';
 import { PageInput } from '../../graphql/pagination.js';
 import type { Page } from '../../lib/pagination.js';
@@ -70,8 +72,13 @@ export class SlaResolver {
 
   @Authorized('ADMIN')
   @Mutation(() => SlaGroupType, { description: 'Changing a target re-evaluates statuses from the same history; nothing is rewritten.' })
-  async updateSlaGroup(@Arg('id', () => ID) id: string, @Arg('input') input: UpdateSlaGroupInput, @Info() info: GraphQLResolveInfo): Promise<SlaGroupType> {
-    return (await this.withNumbers([await this.fleet.updateGroup(id, input)], info))[0]!;
+  async updateSlaGroup(
+    @Arg('id', () => ID) id: string,
+    @Arg('input') input: UpdateSlaGroupInput,
+    @Info() info: GraphQLResolveInfo,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<SlaGroupType> {
+    return (await this.withNumbers([await this.fleet.updateGroup(id, input, actorOf(ctx))], info))[0]!;
   }
 
   @Authorized('VIEWER')

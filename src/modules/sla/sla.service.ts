@@ -9,7 +9,9 @@ import { inTransaction, type Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
 import { assertUuid } from '../../lib/ids.js';
 import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pagination.js';
+import { canonicalJson } from '../../lib/audit-chain.js';
 import { targetUptime } from '../../lib/sla-targets.js';
+import type { AuditActor, AuditRecorder } from '../audit/audit.recorder.js';
 import type { ServiceStatus } from '../../lib/status-history.js';
 import { publishAll, STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
 import type { IncidentRecord } from './sla.incidents.js';
@@ -78,7 +80,17 @@ const toGroup = (g: { id: string; name: string; displayName: string; tier: strin
 });
 
 /** Nodes, groups and services as the console and the agents see them; heartbeat, registration, backups, staleness. */
-export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: Redis; prefix: string; clock: Clock; events: EventBus; logger: Logger; staleMs: number }) {
+export function createFleetService(deps: {
+  db: Database;
+  pool: pg.Pool;
+  redis: Redis;
+  prefix: string;
+  clock: Clock;
+  events: EventBus;
+  logger: Logger;
+  audit: AuditRecorder;
+  staleMs: number;
+}) {
   const { db, clock } = deps;
 
   /** backupOverdue as api.md defines it, in SQL, for a given instant. */
@@ -122,8 +134,8 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
     }
   }
 
-  /** Four statements on one connection: BEGIN, targets locked, reports and services, COMMIT. */
-  async function record(input: BackupReportInput): Promise<BackupReportAnswer> {
+  /** One connection: BEGIN, targets locked, reports and services, the audit entry, COMMIT. */
+  async function record(input: BackupReportInput, actor: AuditActor): Promise<BackupReportAnswer> {
     const now = clock.now();
     const [kind, value] = Object.entries(input.target)[0] as ['service' | 'slaGroup' | 'namespace', string];
     const { targets, changed } = await inTransaction(deps.pool, async (db) => {
@@ -162,6 +174,16 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
          RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, (SELECT was FROM old WHERE old.id = s.id) AS was_overdue`,
         values: [targets.map((x) => x.id), input.status, input.sizeBytes ?? null, input.message ?? null, input.completedAt, now, input.reportId ?? null],
       });
+      // One entry per report, not per service: a namespace report is one act of one sender.
+      // A repeated reportId inserted nothing and changed nothing, so it is not audited again.
+      if (changed.length) {
+        await deps.audit.record(db, actor, {
+          action: 'backup.report',
+          resourceType: 'backup_report',
+          resourceId: input.reportId ?? null,
+          after: { ...input, serviceIds: changed.map((r) => r.id) },
+        });
+      }
       return { targets, changed };
     });
     await publishAll(deps, SLA_ALERT, changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now)));
@@ -193,18 +215,21 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
     },
 
     /** A service from the agent's it-ops.yaml; answers whether it was new. */
-    async register(input: {
-      name: string;
-      nodeId: string;
-      displayName?: string;
-      namespace?: string;
-      criticality?: string;
-      backup?: { expected: boolean; maxAgeDays: number };
-    }): Promise<{ created: boolean; service: ServiceRecord }> {
+    async register(
+      input: {
+        name: string;
+        nodeId: string;
+        displayName?: string;
+        namespace?: string;
+        criticality?: string;
+        backup?: { expected: boolean; maxAgeDays: number };
+      },
+      actor: AuditActor,
+    ): Promise<{ created: boolean; service: ServiceRecord }> {
       const now = clock.now();
       return db.$transaction(async (tx) => {
         await tx.node.upsert({ where: { id: input.nodeId }, create: { id: input.nodeId }, update: {} });
-        const existing = await tx.service.findUnique({ where: { nodeId_name: { nodeId: input.nodeId, name: input.name } }, select: { id: true } });
+        const existing = await tx.service.findUnique({ where: { nodeId_name: { nodeId: input.nodeId, name: input.name } } });
         const data = {
           displayName: input.displayName,
           namespace: input.namespace,
@@ -222,7 +247,13 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
           saved.id,
           now,
         );
-        return { created: !existing, service: toServiceRecord(row!) };
+        const service = toServiceRecord(row!);
+        const before = existing ? toServiceRecord(existing) : null;
+        // Agents register again at every start; a registration that changes nothing is not an audit entry.
+        if (!before || canonicalJson(before) !== canonicalJson(service)) {
+          await deps.audit.record(tx, actor, { action: before ? 'service.update' : 'service.create', resourceType: 'service', resourceId: service.id, before, after: service });
+        }
+        return { created: !existing, service };
       });
     },
 
@@ -260,13 +291,19 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
       return [...groups.values()];
     },
 
-    async updateGroup(id: string, input: { displayName?: string | null; tier?: string | null; targetUptime?: number | null }): Promise<GroupRecord> {
+    async updateGroup(id: string, input: { displayName?: string | null; tier?: string | null; targetUptime?: number | null }, actor: AuditActor): Promise<GroupRecord> {
       assertUuid(id);
-      const found = await db.slaGroup.findUnique({ where: { id }, select: { id: true } });
-      if (!found) throw new AppError('NOT_FOUND', `no SLA group with id ${id}`, { field: 'id' });
-      await db.slaGroup.update({
-        where: { id },
-        data: { displayName: input.displayName ?? undefined, tier: input.tier ?? undefined, targetUptime: input.targetUptime === undefined ? undefined : input.targetUptime },
+      const fields = { id: true, name: true, displayName: true, tier: true, targetUptime: true } as const;
+      const plain = (g: { targetUptime: Prisma.Decimal | null } & Record<string, unknown>) => ({ ...g, targetUptime: g.targetUptime === null ? null : Number(g.targetUptime) });
+      await db.$transaction(async (tx) => {
+        const before = await tx.slaGroup.findUnique({ where: { id }, select: fields });
+        if (!before) throw new AppError('NOT_FOUND', `no SLA group with id ${id}`, { field: 'id' });
+        const after = await tx.slaGroup.update({
+          where: { id },
+          data: { displayName: input.displayName ?? undefined, tier: input.tier ?? undefined, targetUptime: input.targetUptime === undefined ? undefined : input.targetUptime },
+          select: fields,
+        });
+        await deps.audit.record(tx, actor, { action: 'slagroup.update', resourceType: 'sla_group', resourceId: id, before: plain(before), after: plain(after) });
       });
       return this.group(id);
     },
@@ -386,12 +423,12 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
      * the same `reportId`, or the same body within a minute, records nothing new
      * and gets the first answer again.
      */
-    async recordBackup(input: BackupReportInput, delivery: string): Promise<BackupReportAnswer> {
+    async recordBackup(input: BackupReportInput, delivery: string, actor: AuditActor): Promise<BackupReportAnswer> {
       const key = `${deps.prefix}:backup:seen:${createHash('sha256').update(delivery).digest('hex')}`;
       const claim = await claimDelivery(key);
       if (claim.answer) return claim.answer;
       try {
-        const answer = await record(input);
+        const answer = await record(input, actor);
         if (claim.claimed) await deps.redis.set(key, JSON.stringify(answer), 'EX', 60).catch(() => undefined);
         return answer;
       } catch (err) {

@@ -6,8 +6,8 @@ import { createUsersService } from './users.service.js';
 export const usersModule = defineModule<UsersServices>({
   name: 'users',
   resolvers: [UsersResolver],
-  create: ({ db, clock, auth, config, logger }) => {
-    const users = createUsersService({ db, clock });
+  create: ({ db, clock, auth, config, logger, audit }) => {
+    const users = createUsersService({ db, clock, audit });
     return {
       services: { users, sessions: auth.sessions, apiKeys: auth.apiKeys },
       async onStart() {

@@ -4,6 +4,7 @@ import type { ApiKeys } from '../../auth/apikeys.js';
 import { requireUser } from '../../auth/guards.js';
 import type { Sessions } from '../../auth/sessions.js';
 import type { GraphQLContext } from '../../graphql/context.js';
+import { actorOf } from '../audit/audit.recorder.js';
 import type { UsersService } from './users.service.js';
 import { ApiKeyType, AuthPayloadType, CreateApiKeyInput, CreateApiKeyPayloadType, CreateUserInput, UpdateUserInput, UserType } from './users.types.js';
 
@@ -30,7 +31,7 @@ export class UsersResolver {
   @Authorized('PUBLIC')
   @Mutation(() => AuthPayloadType, { description: 'Exchanges email and password for an access token and a refresh token.' })
   login(@Args() { email, password }: LoginArgs, @Ctx() ctx: GraphQLContext): Promise<AuthPayloadType> {
-    return this.s.sessions.login(email, password, ctx.ip);
+    return this.s.sessions.login(email, password, { ip: ctx.ip, requestId: ctx.requestId });
   }
 
   @Authorized('PUBLIC')
@@ -41,8 +42,8 @@ export class UsersResolver {
 
   @Authorized('PUBLIC')
   @Mutation(() => Boolean, { description: 'Ends the session of this refresh token.' })
-  logout(@Arg('refreshToken') refreshToken: string): Promise<boolean> {
-    return this.s.sessions.logout(refreshToken);
+  logout(@Arg('refreshToken') refreshToken: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    return this.s.sessions.logout(refreshToken, { ip: ctx.ip, requestId: ctx.requestId });
   }
 
   @Authorized('VIEWER')
@@ -59,14 +60,14 @@ export class UsersResolver {
 
   @Authorized('ADMIN')
   @Mutation(() => UserType)
-  createUser(@Arg('input') input: CreateUserInput): Promise<UserType> {
-    return this.s.users.create(input);
+  createUser(@Arg('input') input: CreateUserInput, @Ctx() ctx: GraphQLContext): Promise<UserType> {
+    return this.s.users.create(input, actorOf(ctx));
   }
 
   @Authorized('ADMIN')
   @Mutation(() => UserType, { description: 'Disabling a user or changing their password ends their sessions.' })
-  updateUser(@Arg('id', () => ID) id: string, @Arg('input') input: UpdateUserInput): Promise<UserType> {
-    return this.s.users.update(id, input);
+  updateUser(@Arg('id', () => ID) id: string, @Arg('input') input: UpdateUserInput, @Ctx() ctx: GraphQLContext): Promise<UserType> {
+    return this.s.users.update(id, input, actorOf(ctx));
   }
 
   @Authorized('ADMIN')
@@ -78,12 +79,12 @@ export class UsersResolver {
   @Authorized('ADMIN')
   @Mutation(() => CreateApiKeyPayloadType)
   createApiKey(@Arg('input') input: CreateApiKeyInput, @Ctx() ctx: GraphQLContext): Promise<CreateApiKeyPayloadType> {
-    return this.s.apiKeys.create({ ...input, createdById: requireUser(ctx.principal).userId });
+    return this.s.apiKeys.create({ ...input, createdById: requireUser(ctx.principal).userId }, actorOf(ctx));
   }
 
   @Authorized('ADMIN')
   @Mutation(() => Boolean)
-  revokeApiKey(@Arg('id', () => ID) id: string): Promise<boolean> {
-    return this.s.apiKeys.revoke(id);
+  revokeApiKey(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    return this.s.apiKeys.revoke(id, actorOf(ctx));
   }
 }

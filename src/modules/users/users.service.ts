@@ -6,6 +6,7 @@ import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
 import { assertUuid } from '../../lib/ids.js';
+import { systemActor, type AuditActor, type AuditRecorder } from '../audit/audit.recorder.js';
 
 export interface UserRecord {
   id: string;
@@ -24,7 +25,7 @@ const ADMIN_LOCK = 7_314_002;
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 
 /** People and their roles. The password hash never leaves this service. */
-export function createUsersService(deps: { db: Database; clock: Clock }) {
+export function createUsersService(deps: { db: Database; clock: Clock; audit: AuditRecorder }) {
   /** Refuses a change that would leave nobody able to administer Opsgraph. */
   async function assertAnAdminRemains(tx: Prisma.TransactionClient): Promise<void> {
     const admins = await tx.user.count({ where: { role: 'ADMIN', disabled: false } });
@@ -42,11 +43,13 @@ export function createUsersService(deps: { db: Database; clock: Clock }) {
       return user;
     },
 
-    async create(input: { email: string; password: string; role: Role }): Promise<UserRecord> {
+    async create(input: { email: string; password: string; role: Role }, actor: AuditActor): Promise<UserRecord> {
+      const passwordHash = await hashPassword(input.password);
       try {
-        return await deps.db.user.create({
-          data: { email: normalizeEmail(input.email), passwordHash: await hashPassword(input.password), role: input.role },
-          select: PUBLIC_FIELDS,
+        return await deps.db.$transaction(async (tx) => {
+          const user = await tx.user.create({ data: { email: normalizeEmail(input.email), passwordHash, role: input.role }, select: PUBLIC_FIELDS });
+          await deps.audit.record(tx, actor, { action: 'user.create', resourceType: 'user', resourceId: user.id, after: user });
+          return user;
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw new AppError('CONFLICT', 'a user with this email exists', { field: 'email' });
@@ -54,14 +57,14 @@ export function createUsersService(deps: { db: Database; clock: Clock }) {
       }
     },
 
-    async update(id: string, input: { role?: Role | null; disabled?: boolean | null; password?: string | null }): Promise<UserRecord> {
+    async update(id: string, input: { role?: Role | null; disabled?: boolean | null; password?: string | null }, actor: AuditActor): Promise<UserRecord> {
       assertUuid(id);
       const passwordHash = input.password ? await hashPassword(input.password) : undefined;
       return deps.db.$transaction(async (tx) => {
         // Changes to roles are serialised, so two admins demoting each other cannot both succeed.
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ADMIN_LOCK})`;
-        const found = await tx.user.findUnique({ where: { id }, select: { id: true } });
-        if (!found) throw new AppError('NOT_FOUND', `no user with id ${id}`, { field: 'id' });
+        const before = await tx.user.findUnique({ where: { id }, select: PUBLIC_FIELDS });
+        if (!before) throw new AppError('NOT_FOUND', `no user with id ${id}`, { field: 'id' });
         const user = await tx.user.update({
           where: { id },
           data: { role: input.role ?? undefined, disabled: input.disabled ?? undefined, passwordHash },
@@ -72,6 +75,8 @@ export function createUsersService(deps: { db: Database; clock: Clock }) {
         if (input.disabled || passwordHash) {
           await tx.refreshToken.updateMany({ where: { userId: id, revokedAt: null }, data: { revokedAt: deps.clock.now() } });
         }
+        // The new password itself is redacted; its presence records that it was changed.
+        await deps.audit.record(tx, actor, { action: 'user.update', resourceType: 'user', resourceId: id, before, after: { ...user, password: input.password ?? undefined } });
         return user;
       });
     },
@@ -87,7 +92,8 @@ export function createUsersService(deps: { db: Database; clock: Clock }) {
         if ((await tx.user.count()) > 0) return null;
         const email = normalizeEmail(config.email ?? 'admin@opsgraph.local');
         const password = config.password ?? generatePassword();
-        await tx.user.create({ data: { email, passwordHash: await hashPassword(password), role: 'ADMIN' } });
+        const user = await tx.user.create({ data: { email, passwordHash: await hashPassword(password), role: 'ADMIN' }, select: PUBLIC_FIELDS });
+        await deps.audit.record(tx, systemActor('bootstrap'), { action: 'user.create', resourceType: 'user', resourceId: user.id, after: user });
         return { email, generatedPassword: config.password ? undefined : password };
       });
     },

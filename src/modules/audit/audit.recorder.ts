@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { Principal } from '../../auth/roles.js';
+import type { Prisma } from '../../generated/prisma/client.js';
+import type { Clock } from '../../infra/clock.js';
+import { entryHash, GENESIS_HASH } from '../../lib/audit-chain.js';
+import { redactSecrets } from '../../lib/redact.js';
+
+export const AUDIT_ACTOR_TYPES = ['USER', 'API_KEY', 'SYSTEM'] as const;
+export type AuditActorType = (typeof AUDIT_ACTOR_TYPES)[number];
+
+/**
+ * Who made a change and from where. Adapters build it from the caller (`actorOf`); services
+ * take it as a parameter and hand it to `record`. System work names itself (`systemActor`).
+ */
+export interface AuditActor {
+  type: AuditActorType;
+  /** User id, API key id, or the name of the system job or command. */
+  id: string | null;
+  ip?: string | null;
+  requestId?: string | null;
+}
+
+/** What changed. `before`/`after` are plain data; secrets in them are redacted on the way in. */
+export interface AuditChange {
+  /** `<resource>.<verb>`, e.g. `user.create`, `apikey.revoke`, `ticket.update`. */
+  action: string;
+  /** e.g. `user`, `api_key`, `service`, `ticket`, `license`. */
+  resourceType: string;
+  resourceId?: string | null;
+  /** The resource before the change (null or absent for a creation). */
+  before?: unknown;
+  /** The resource after the change (null or absent for a deletion). */
+  after?: unknown;
+}
+
+/** A transaction of either kind the services use: Prisma's interactive one, or a pg client inside `inTransaction`. */
+export type AuditTx = Prisma.TransactionClient | pg.ClientBase;
+
+/** The caller of a GraphQL operation or REST request (both carry these three things). */
+export function actorOf(caller: { principal?: Principal; ip?: string | null; requestId?: string | null }): AuditActor {
+  const p = caller.principal;
+  const where = { ip: caller.ip ?? null, requestId: caller.requestId ?? null };
+  if (p?.kind === 'user') return { type: 'USER', id: p.userId, ...where };
+  if (p?.kind === 'apiKey') return { type: 'API_KEY', id: p.keyId, ...where };
+  return { type: 'SYSTEM', id: 'anonymous', ...where };
+}
+
+/** Opsgraph itself: a scheduled job, the first-start bootstrap, a server-side CLI command. */
+export const systemActor = (name: string): AuditActor => ({ type: 'SYSTEM', id: name, ip: null, requestId: null });
+
+// Any constant works; it only has to be the same in every instance (see users.service for its neighbours).
+const CHAIN_LOCK = 7_314_100;
+const COLUMNS = ['id', 'seq', 'at', 'actorType', 'actorId', 'action', 'resourceType', 'resourceId', 'before', 'after', 'ip', 'requestId', 'prevHash', 'hash'];
+const CASTS = ['uuid', 'bigint', 'timestamptz', '"AuditActorType"', 'text', 'text', 'text', 'text', 'jsonb', 'jsonb', 'text', 'text', 'text', 'text'];
+
+function runner(tx: AuditTx): <T>(text: string, values: unknown[]) => Promise<T[]> {
+  if ('$queryRawUnsafe' in tx) return (text, values) => tx.$queryRawUnsafe(text, ...values);
+  return async <T>(text: string, values: unknown[]) => (await tx.query(text, values)).rows as T[];
+}
+
+/**
+ * Appends to the audit log inside the caller's transaction, so an entry exists exactly when the
+ * change it describes was committed.
+ *
+ * Appends are serialized by a transaction-scoped advisory lock: take it, read the newest entry,
+ * insert after it. The lock is held until the caller's transaction ends, so call `record` as the
+ * last statement of the transaction to keep that wait short. This relies on READ COMMITTED (the
+ * default): the read after the lock sees every chain entry committed before it. Should anything
+ * ever append without the lock, the unique `seq` and `prevHash` make it fail instead of forking.
+ */
+export function createAuditRecorder(deps: { clock: Clock }) {
+  return {
+    async record(tx: AuditTx, actor: AuditActor, changes: AuditChange | readonly AuditChange[]): Promise<void> {
+      const list = Array.isArray(changes) ? (changes as readonly AuditChange[]) : [changes as AuditChange];
+      if (!list.length) return;
+      const query = runner(tx);
+      await query(`SELECT 1 AS locked FROM pg_advisory_xact_lock($1::bigint)`, [CHAIN_LOCK]);
+      const [last] = await query<{ seq: string; hash: string }>(`SELECT e.seq::text AS seq, e.hash FROM "AuditEntry" e ORDER BY e.seq DESC LIMIT 1`, []);
+      let seq = BigInt(last?.seq ?? 0);
+      let prevHash = last?.hash ?? GENESIS_HASH;
+      const at = deps.clock.now();
+      const values: unknown[] = [];
+      const rows: string[] = [];
+      for (const change of list) {
+        seq += 1n;
+        const entry = {
+          id: randomUUID(),
+          seq: seq.toString(),
+          at,
+          actorType: actor.type,
+          actorId: actor.id,
+          action: change.action,
+          resourceType: change.resourceType,
+          resourceId: change.resourceId ?? null,
+          before: redactSecrets(change.before),
+          after: redactSecrets(change.after),
+          ip: actor.ip ?? null,
+          requestId: actor.requestId ?? null,
+          prevHash,
+        };
+        const hash = entryHash(entry);
+        prevHash = hash;
+        const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
+        const row = [entry.id, entry.seq, at, entry.actorType, entry.actorId, entry.action, entry.resourceType, entry.resourceId, json(entry.before), json(entry.after), entry.ip, entry.requestId, entry.prevHash, hash];
+        rows.push(`(${row.map((_, i) => `$${values.length + i + 1}::${CASTS[i]}`).join(', ')})`);
+        values.push(...row);
+      }
+      await query(`INSERT INTO "AuditEntry" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES ${rows.join(', ')} RETURNING id`, values);
+    },
+  };
+}
+
+export type AuditRecorder = ReturnType<typeof createAuditRecorder>;
