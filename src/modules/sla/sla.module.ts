@@ -6,19 +6,20 @@ import { createStatusIngest } from './sla.ingest.js';
 import { fleetJobs } from './sla.jobs.js';
 import { SlaResolver } from './sla.resolver.js';
 import { createFleetService, type FleetService } from './sla.service.js';
+import type { LicenseGuard } from '../licenses/licenses.service.js';
 
 /** Nodes, SLA groups, services and their history; the agents' REST API is its adapter (src/modules/operator). */
-export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine }>({
+export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine; licenses: LicenseGuard }>({
   name: 'sla',
   resolvers: [SlaResolver],
-  create({ db, pool, redis, clock, events, config, logger }) {
+  create({ db, pool, redis, clock, events, config, logger, licenses }) {
     const staleMs = config.STALE_AFTER_SECONDS * 1_000;
-    const fleet = createFleetService({ db, pool, redis, prefix: config.REDIS_PREFIX, clock, events, logger, staleMs });
-    const ingest = createStatusIngest({ pool, clock, events, logger, staleMs });
+    const fleet = createFleetService({ db, pool, redis, prefix: config.REDIS_PREFIX, clock, events, logger, staleMs, licenses });
+    const ingest = createStatusIngest({ pool, clock, events, logger, staleMs, licenses });
     const engine = createSlaEngine({ db, pool, clock, staleMs });
-    const alerts = createSlaAlerts({ engine, pool, clock, events, logger });
+    const alerts = createSlaAlerts({ engine, pool, clock, events, logger, licenses });
     return {
-      services: { fleet, engine },
+      services: { fleet, engine, licenses },
       routes: [{ mount: '/api/v1', routes: operatorRoutes({ fleet, ingest, clock, config }) }],
       jobs: Object.values(fleetJobs(fleet, alerts, config)),
     };

@@ -11,7 +11,9 @@ import { assertUuid } from '../../lib/ids.js';
 import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pagination.js';
 import { targetUptime } from '../../lib/sla-targets.js';
 import type { ServiceStatus } from '../../lib/status-history.js';
-import { publishAll, STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
+import type { LicenseGuard } from '../licenses/licenses.service.js';
+import { admitServices, capacityError } from './sla.capacity.js';
+import { nodeLock, publishAll, STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
 import type { IncidentRecord } from './sla.incidents.js';
 import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
 
@@ -78,7 +80,17 @@ const toGroup = (g: { id: string; name: string; displayName: string; tier: strin
 });
 
 /** Nodes, groups and services as the console and the agents see them; heartbeat, registration, backups, staleness. */
-export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: Redis; prefix: string; clock: Clock; events: EventBus; logger: Logger; staleMs: number }) {
+export function createFleetService(deps: {
+  db: Database;
+  pool: pg.Pool;
+  redis: Redis;
+  prefix: string;
+  clock: Clock;
+  events: EventBus;
+  logger: Logger;
+  staleMs: number;
+  licenses: Pick<LicenseGuard, 'maxServices'>;
+}) {
   const { db, clock } = deps;
 
   /** backupOverdue as api.md defines it, in SQL, for a given instant. */
@@ -202,7 +214,14 @@ export function createFleetService(deps: { db: Database; pool: pg.Pool; redis: R
       backup?: { expected: boolean; maxAgeDays: number };
     }): Promise<{ created: boolean; service: ServiceRecord }> {
       const now = clock.now();
+      const maxServices = await deps.licenses.maxServices();
       return db.$transaction(async (tx) => {
+        if (maxServices !== null) {
+          // The node lock first, as status reports take it, then the capacity lock.
+          await tx.$queryRawUnsafe(`SELECT ${nodeLock('$1::text')}`, input.nodeId);
+          const { refused } = await admitServices((sql, params) => tx.$queryRawUnsafe(sql, ...params), input.nodeId, [input.name], maxServices);
+          if (refused.length) throw capacityError(maxServices, refused);
+        }
         await tx.node.upsert({ where: { id: input.nodeId }, create: { id: input.nodeId }, update: {} });
         const existing = await tx.service.findUnique({ where: { nodeId_name: { nodeId: input.nodeId, name: input.name } }, select: { id: true } });
         const data = {
