@@ -54,6 +54,18 @@ const CONTRACT: Record<string, Level> = {
   'Query.incidents': 'VIEWER',
   'Subscription.slaIncident': 'VIEWER',
   'Subscription.slaAlert': 'VIEWER',
+  'Query.license': 'VIEWER',
+  'Mutation.activateLicense': 'ADMIN',
+  'Subscription.licenseUpdated': 'VIEWER',
+  'Query.tickets': 'VIEWER',
+  'Query.ticket': 'VIEWER',
+  'Mutation.createTicket': 'OPERATOR',
+  'Mutation.updateTicket': 'OPERATOR',
+  'Mutation.deleteTicket': 'OPERATOR',
+  'Mutation.addTicketComment': 'OPERATOR',
+  'Subscription.ticketCreated': 'VIEWER',
+  'Subscription.ticketUpdated': 'VIEWER',
+  'Subscription.ticketDeleted': 'VIEWER',
 };
 
 function declaredAccess(): Map<string, Level> {

@@ -6,7 +6,8 @@ import { AppError } from '../../lib/errors.js';
  * the node lock (the order every writer uses), so two nodes adding services at once cannot both
  * take the last place.
  */
-const CAPACITY_LOCK = `SELECT pg_advisory_xact_lock(hashtext('opsgraph:service-capacity'))`;
+// In FROM, so the statement returns a row rather than a void column (which Prisma cannot read).
+const CAPACITY_LOCK = `SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtext('opsgraph:service-capacity'))`;
 
 type Query = <R>(sql: string, params: unknown[]) => Promise<R[]>;
 

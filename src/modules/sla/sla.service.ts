@@ -218,7 +218,7 @@ export function createFleetService(deps: {
       return db.$transaction(async (tx) => {
         if (maxServices !== null) {
           // The node lock first, as status reports take it, then the capacity lock.
-          await tx.$queryRawUnsafe(`SELECT ${nodeLock('$1::text')}`, input.nodeId);
+          await tx.$executeRawUnsafe(`SELECT ${nodeLock('$1::text')}`, input.nodeId);
           const { refused } = await admitServices((sql, params) => tx.$queryRawUnsafe(sql, ...params), input.nodeId, [input.name], maxServices);
           if (refused.length) throw capacityError(maxServices, refused);
         }
