@@ -12,6 +12,7 @@ import pg from 'pg';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { withTimeout } from '../src/lib/timeout.js';
+import { generateLicenseKeyPair, issueLicense, PLUGINS } from '../src/modules/licenses/licenses.keys.js';
 import { BENCH_ADMIN } from './ingest.fleet.js';
 
 // Every statement of Prisma (through adapter-pg) and of the raw queries goes through pg's Client.
@@ -22,6 +23,9 @@ proto.query = function (this: pg.Client, ...args: unknown[]) {
   statements++;
   return query.apply(this, args);
 };
+
+// The SLA queries are the sla plugin's: the server verifies with a pair of its own and activates a license at start.
+const licensePair = generateLicenseKeyPair();
 
 async function main(): Promise<void> {
   const [databaseUrl, prefix] = process.argv.slice(2);
@@ -46,10 +50,14 @@ async function main(): Promise<void> {
     // The limiters still count every request in Redis (their real cost); they never refuse the load.
     RATE_LIMIT_AGENT: String(1_000_000_000),
     RATE_LIMIT_GRAPHQL: String(1_000_000_000),
+    LICENSE_PUBLIC_KEY: licensePair.publicKeyPem,
   });
   const app = await createApp(config);
   const { url } = await withTimeout(app.start('api'), 15_000);
   const { secret } = await app.auth.apiKeys.create({ name: 'ingest bench agent', nodeId: null });
+  const now = new Date();
+  const licenseKey = await issueLicense({ privateKeyPem: licensePair.privateKeyPem, customer: 'bench', plugins: PLUGINS, issuedAt: now, expiresAt: new Date(now.getTime() + 86_400_000) });
+  await app.licenses.activate(licenseKey, { via: 'cli' });
 
   process.on('message', (m: { type?: string }) => {
     if (m?.type === 'statements') process.send!({ type: 'statements', count: statements });
