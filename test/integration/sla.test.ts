@@ -149,6 +149,21 @@ describe('exact whatever the delivery', () => {
 });
 
 describe('sla:alert', () => {
+  it('error-budget alerts belong to the sla plugin: without it nothing is evaluated', async () => {
+    await activateTestLicense(api, { now: clock.now(), plugins: ['ticketing'] });
+    // A worker started after the activation: its license is read fresh, not cached from before.
+    const worker = await env.startApp({ role: 'worker', clock });
+    try {
+      const job = await api.app.jobs.enqueueByName('sla.evaluate-alerts', {});
+      await waitFor(async () => (await job.getState()) === 'completed', 5_000);
+      expect((await worker.app.jobs.queues.get('sla')!.getJob(job.id!))!.returnvalue).toBe(0);
+      expect(await api.app.db.prisma.slaAlertState.count()).toBe(0);
+    } finally {
+      await worker.stop();
+      await activateTestLicense(api, { now: clock.now(), plugins: ['sla'] });
+    }
+  });
+
   it('is raised once when a service and its group enter BREACHED, however often and by however many workers evaluated', async () => {
     const listener = await env.startApp({ role: 'api', clock });
     const seen: SlaAlertSubscription['slaAlert'][] = [];
