@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const { url } = await withTimeout(app.start('api'), 15_000);
   const { secret } = await app.auth.apiKeys.create({ name: 'ingest bench agent', nodeId: null });
   const now = new Date();
-  const licenseKey = await issueLicense({ privateKeyPem: licensePair.privateKeyPem, customer: 'bench', plugins: PLUGINS, issuedAt: now, expiresAt: new Date(now.getTime() + 86_400_000) });
+  const licenseKey = await issueLicense({ privateKeyPem: licensePair.privateKeyPem, customer: 'bench', plugins: PLUGINS, issuedAt: now, expiresAt: new Date(now.getTime() + 365 * 86_400_000) });
   await app.licenses.activate(licenseKey, { via: 'cli' });
 
   process.on('message', (m: { type?: string }) => {

@@ -55,6 +55,7 @@ const CONTRACT: Record<string, Level> = {
   'Subscription.slaIncident': 'VIEWER',
   'Subscription.slaAlert': 'VIEWER',
   'Query.license': 'VIEWER',
+  'Query.licenseActivations': 'ADMIN',
   'Mutation.activateLicense': 'ADMIN',
   'Subscription.licenseUpdated': 'VIEWER',
   'Query.tickets': 'VIEWER',

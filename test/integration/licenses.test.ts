@@ -130,6 +130,13 @@ describe('activation', () => {
     }
     expect(await a.app.db.prisma.license.count()).toBe(before);
     expect(await activeCustomer(a)).toBe('My Company');
+    const history = await fetch(`${a.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(await as(a)) }, body: JSON.stringify({ query: '{ licenseActivations { customer activatedVia } }' }) });
+    const activations = ((await history.json()) as { data: { licenseActivations: { customer: string; activatedVia: string }[] } }).data.licenseActivations;
+    expect(activations.slice(0, 3)).toEqual([
+      { customer: 'My Company', activatedVia: 'rest' },
+      { customer: 'Second Co', activatedVia: 'graphql' },
+      { customer: 'My Company', activatedVia: 'rest' },
+    ]);
     expect(await activeCustomer(b)).toBe('My Company');
     // Missing or empty keys are input errors naming the field.
     for (const body of [{}, { licenseKey: '' }, { licenseKey: 42 }, { licenseKey: 'x'.repeat(9_000) }]) {

@@ -1,9 +1,9 @@
 import { MaxLength, MinLength } from 'class-validator';
-import { Args, ArgsType, Authorized, Ctx, Field, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requireUser } from '../../auth/guards.js';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { LICENSE_UPDATED, MAX_LICENSE_KEY_LENGTH, type LicenseService, type LicenseUpdatedEvent, type LicenseView } from './licenses.service.js';
-import { LicenseActivationType, LicenseType, LicenseUpdateType } from './licenses.types.js';
+import { LicenseActivationRecordType, LicenseActivationType, LicenseType, LicenseUpdateType } from './licenses.types.js';
 
 @ArgsType()
 class ActivateLicenseArgs {
@@ -28,6 +28,12 @@ export class LicensesResolver {
   @Query(() => LicenseType, { nullable: true, description: 'The active license (null when none was ever activated); consoles read it to show the licensed features.' })
   license(): Promise<LicenseView | null> {
     return this.licenses.current();
+  }
+
+  @Authorized('ADMIN')
+  @Query(() => [LicenseActivationRecordType], { description: 'Every activation, newest first (the first one is the active license).' })
+  licenseActivations(@Arg('limit', () => Int, { nullable: true, defaultValue: 50 }) limit: number): Promise<LicenseActivationRecordType[]> {
+    return this.licenses.history(Math.min(Math.max(1, limit), 500));
   }
 
   @Authorized('ADMIN')

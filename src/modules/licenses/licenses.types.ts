@@ -1,4 +1,4 @@
-import { Field, Int, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, registerEnumType } from 'type-graphql';
 import { OutputType } from '../../graphql/output-type.js';
 import type { LicenseAction as Action, LicenseStatus as Status } from './licenses.service.js';
 
@@ -30,6 +30,22 @@ export class LicenseActivationType {
   @Field() customer!: string;
   @Field(() => [String]) plugins!: string[];
   @Field(() => LicenseType) license!: LicenseType;
+}
+
+@OutputType('LicenseActivationRecord', { description: 'One activation of the history (the key itself is never stored).' })
+export class LicenseActivationRecordType {
+  @Field(() => ID) id!: string;
+  @Field() customer!: string;
+  @Field(() => [String]) plugins!: string[];
+  @Field() issuedAt!: Date;
+  @Field() expiresAt!: Date;
+  @Field(() => Int, { nullable: true }) maxServices!: number | null;
+  @Field(() => String, { nullable: true, description: 'The configured public key that verified it: its name or JWK thumbprint.' }) kid!: string | null;
+  @Field() activatedAt!: Date;
+  @Field(() => ID, { nullable: true, description: 'null: activated over REST or the CLI.' }) activatedById!: string | null;
+  @Field({ description: 'rest, graphql or cli' }) activatedVia!: string;
+  @Field(() => Date, { nullable: true }) expiryWarnedAt!: Date | null;
+  @Field(() => Date, { nullable: true }) expiredAt!: Date | null;
 }
 
 @OutputType('LicenseUpdate', { description: 'license:updated: a license was activated, is about to expire, or expired.' })

@@ -78,14 +78,14 @@ export class SlaResolver {
   }
 
   @Authorized('VIEWER')
-  @Query(() => [SlaPeriodType], { description: 'Every 5-minute bucket (UTC) of the last hoursBack hours, oldest first, the current one included.' })
+  @Query(() => [SlaPeriodType], { description: 'Every 5-minute bucket (UTC) of the last hoursBack hours, oldest first, the current one included. Plugin sla.' })
   async slaSnapshotTrend(@Args() { serviceId, hoursBack }: SnapshotTrendArgs): Promise<SlaPeriod[]> {
     await this.licenses.require('sla');
     return this.engine.snapshotTrend(serviceId, hoursBack);
   }
 
   @Authorized('VIEWER')
-  @Query(() => [SlaPeriodType], { description: 'Daily or monthly periods from the start of the period monthsBack months ago to now: one service, one group, or all services in groups.' })
+  @Query(() => [SlaPeriodType], { description: 'Daily or monthly periods from the start of the period monthsBack months ago to now: one service, one group, or all services in groups. Plugin sla.' })
   async slaTrendData(@Arg('filter') filter: SlaTrendFilter): Promise<SlaPeriod[]> {
     await this.licenses.require('sla');
     return this.engine.trendData(filter);
@@ -114,7 +114,7 @@ export class SlaResolver {
   }
 
   @Authorized('VIEWER')
-  @Query(() => SlaDashboardStatsType)
+  @Query(() => SlaDashboardStatsType, { description: 'Plugin sla.' })
   async slaDashboardStats(): Promise<SlaDashboardStatsType> {
     await this.licenses.require('sla');
     return this.engine.dashboardStats();
