@@ -12,6 +12,7 @@ import pg from 'pg';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { withTimeout } from '../src/lib/timeout.js';
+import { generateLicenseKeyPair, issueLicense, PLUGINS } from '../src/modules/licenses/licenses.keys.js';
 import { BENCH_ADMIN } from './ingest.fleet.js';
 import { systemActor } from '../src/modules/audit/audit.recorder.js';
 
@@ -23,6 +24,9 @@ proto.query = function (this: pg.Client, ...args: unknown[]) {
   statements++;
   return query.apply(this, args);
 };
+
+// The SLA queries are the sla plugin's: the server verifies with a pair of its own and activates a license at start.
+const licensePair = generateLicenseKeyPair();
 
 async function main(): Promise<void> {
   const [databaseUrl, prefix] = process.argv.slice(2);
@@ -47,10 +51,14 @@ async function main(): Promise<void> {
     // The limiters still count every request in Redis (their real cost); they never refuse the load.
     RATE_LIMIT_AGENT: String(1_000_000_000),
     RATE_LIMIT_GRAPHQL: String(1_000_000_000),
+    LICENSE_PUBLIC_KEY: licensePair.publicKeyPem,
   });
   const app = await createApp(config);
   const { url } = await withTimeout(app.start('api'), 15_000);
   const { secret } = await app.auth.apiKeys.create({ name: 'ingest bench agent', nodeId: null }, systemActor('bench'));
+  const now = new Date();
+  const licenseKey = await issueLicense({ privateKeyPem: licensePair.privateKeyPem, customer: 'bench', plugins: PLUGINS, issuedAt: now, expiresAt: new Date(now.getTime() + 365 * 86_400_000) });
+  await app.licenses.activate(licenseKey, 'cli', systemActor('bench'));
 
   process.on('message', (m: { type?: string }) => {
     if (m?.type === 'statements') process.send!({ type: 'statements', count: statements });

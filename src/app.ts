@@ -26,6 +26,10 @@ import { createRateLimiter } from './infra/ratelimit.js';
 import { createSecurityService } from './modules/security/security.service.js';
 import { createAuditRecorder } from './modules/audit/audit.recorder.js';
 import { auditModule } from './modules/audit/audit.module.js';
+import { parsePublicKeys } from './modules/licenses/licenses.keys.js';
+import { licensesModule } from './modules/licenses/licenses.module.js';
+import { createLicenseService } from './modules/licenses/licenses.service.js';
+import { ticketsModule } from './modules/tickets/tickets.module.js';
 import type { AnyModule, ModuleDeps, ModuleInstance } from './modules/module.js';
 import { healthModule } from './modules/health/health.module.js';
 import { eventsModule } from './modules/events/events.module.js';
@@ -34,7 +38,7 @@ import { slaModule } from './modules/sla/sla.module.js';
 import { usersModule } from './modules/users/users.module.js';
 
 /** The module list: adding a domain is one module folder and one line here. */
-export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, slaModule, auditModule];
+export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, licensesModule, slaModule, ticketsModule, auditModule];
 
 export type Role = 'api' | 'worker' | 'all';
 export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
@@ -55,6 +59,7 @@ export interface App {
   readonly jobs: JobRegistry;
   readonly schema: GraphQLSchema;
   readonly auth: ModuleDeps['auth'];
+  readonly licenses: ModuleDeps['licenses'];
   /** Every REST route of every module, as declared (access, rate-limit class). */
   readonly routes: readonly { mount: string; routes: readonly RouteDef[] }[];
   /** Starts the role; resolves with the HTTP base URL for API roles. */
@@ -94,9 +99,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const sessions = createSessions({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, tokens, security, audit, limiter, config });
   const authenticator = createAuthenticator({ db: prisma, tokens, apiKeys });
   const guard: GuardDeps = { authenticator, limiter, security, config };
+  // Cross-cutting like security: every gated module asks it, so it is built here, once.
+  const licenses = createLicenseService({
+    db: prisma,
+    clock,
+    events,
+    logger,
+    keys: parsePublicKeys(config.LICENSE_PUBLIC_KEY),
+    audit,
+    cacheMs: config.LICENSE_CACHE_SECONDS * 1_000,
+    warningDays: config.LICENSE_EXPIRY_WARNING_DAYS,
+  });
 
   const moduleList = options.modules ?? modules;
-  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, events, jobs, clock, logger, security, audit, auth: { sessions, apiKeys, authenticator } };
+  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, events, jobs, clock, logger, security, audit, licenses, auth: { sessions, apiKeys, authenticator } };
   const built = new Map<string, ModuleInstance<unknown>>();
   for (const m of moduleList) built.set(m.name, m.create(deps));
   jobs.register([...built.values()].flatMap((m) => m.jobs ?? []));
@@ -161,10 +177,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     jobs,
     schema,
     auth: deps.auth,
+    licenses,
     routes,
     async start(role) {
       let url: string | undefined;
       if (role === 'worker' || role === 'all') jobs.assertRunnable();
+      licenses.start();
       for (const m of built.values()) await m.onStart?.();
       if (role === 'api' || role === 'all') url = await startApi();
       if (role === 'worker' || role === 'all') await jobs.startWorkers();
@@ -173,6 +191,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     stop() {
       stopping ??= (async () => {
         const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
+        await Promise.all([licenses.stop(), ...[...built.values()].map((m) => m.onStop?.())]);
         await Promise.all([
           Promise.all([drainHttp(deadline - 1_000), graphql?.closeWebSockets()]).then(() => graphql?.stop()),
           jobs.close(Math.max(1_000, deadline - Date.now() - 1_000)),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LicenseKeyConfigError, parsePublicKeys } from './modules/licenses/licenses.keys.js';
 
 /**
  * The one configuration object. Every default lives here and nowhere else;
@@ -76,9 +77,26 @@ export const configSchema = z.object({
   REPORT_REPLAY_HOURS: z.coerce.number().int().min(1).max(168).default(24),
   /** How often the worker marks silent services UNKNOWN and re-evaluates backup freshness. */
   FLEET_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
+
+  /** Ed25519 public key(s) that verify license keys: SPKI PEM text or PEM file path(s); see licenses.keys.ts. */
+  LICENSE_PUBLIC_KEY: z.string().optional(),
+  /** How long an instance trusts its copy of the active license (activation elsewhere also drops it at once). */
+  LICENSE_CACHE_SECONDS: z.coerce.number().min(0).max(300).default(5),
+  /** How early license:updated warns that the license is about to expire. */
+  LICENSE_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+  /** How often a worker checks the license for its warning and its expiry. */
+  LICENSE_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** Open a ticket when an incident opens in a `critical` SLA group, close it when the incident closes (plugin ticketing). */
+  AUTO_INCIDENT_TICKETS: bool.default(true),
 }).superRefine((c, ctx) => {
   if (c.NODE_ENV === 'production' && !c.JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required when NODE_ENV=production' });
+  }
+  try {
+    parsePublicKeys(c.LICENSE_PUBLIC_KEY);
+  } catch (err) {
+    if (!(err instanceof LicenseKeyConfigError)) throw err;
+    ctx.addIssue({ code: 'custom', path: ['LICENSE_PUBLIC_KEY'], message: err.message.replace(/^LICENSE_PUBLIC_KEY: /, '') });
   }
   if (c.ADMIN_PASSWORD && !c.ADMIN_EMAIL) {
     ctx.addIssue({ code: 'custom', path: ['ADMIN_EMAIL'], message: 'required with ADMIN_PASSWORD' });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from './config.js';
@@ -9,13 +9,22 @@ import { buildOpsSchema, printOpsSchema } from './graphql/schema.js';
 import { applyMigrations, createMigration, prismaDir } from './infra/migrations.js';
 import { flushLogger } from './infra/logger.js';
 import { systemActor } from './modules/audit/audit.recorder.js';
+import { AppError } from './lib/errors.js';
 import { DependencyUnavailableError, preparePostgres, probeRedis } from './infra/preflight.js';
+import { generateLicenseKeyPair, issueLicense, PLUGINS } from './modules/licenses/licenses.keys.js';
 
 const PREFLIGHT_TIMEOUT_MS = 4_000;
 const schemaFile = path.join(prismaDir, '..', 'schema', 'schema.graphql');
 
+/** A command used wrongly: one line, exit 2. */
+class CliError extends ConfigError {}
+
 /** Errors a person can act on end the process with one line; anything else with its stack. */
 function fail(err: unknown): never {
+  if (err instanceof AppError) {
+    process.stderr.write(`opsgraph: ${err.message}\n`);
+    process.exit(1);
+  }
   if (err instanceof ConfigError || err instanceof DependencyUnavailableError) {
     process.stderr.write(`opsgraph: ${err.message}\n`);
     process.exit(err instanceof ConfigError ? 2 : 1);
@@ -117,6 +126,71 @@ apikey
     try {
       const { apiKey, secret } = await app.auth.apiKeys.create({ name, nodeId: node ?? null, scopes: scopes ?? [] }, systemActor('cli'));
       process.stdout.write(`created API key ${apiKey.id} (${apiKey.name}${apiKey.nodeId ? `, node ${apiKey.nodeId}` : ''})\n${secret}\n`);
+    } finally {
+      await app.stop();
+    }
+    process.exit(0);
+  });
+
+const license = program.command('license').description('license keys: make a signing key pair, issue keys, activate one');
+license
+  .command('keygen')
+  .description('write a new Ed25519 key pair: license-public.pem (give it to servers as LICENSE_PUBLIC_KEY) and license-private.pem (mode 0600, keep it secret)')
+  .option('--out <dir>', 'directory to write the two PEM files to', '.')
+  .option('--force', 'overwrite existing files')
+  .action(async ({ out, force }: { out: string; force?: boolean }) => {
+    const publicFile = path.join(out, 'license-public.pem');
+    const privateFile = path.join(out, 'license-private.pem');
+    if (!force) {
+      for (const f of [publicFile, privateFile]) {
+        const exists = await access(f).then(() => true, () => false);
+        if (exists) throw new CliError(`${f} exists; pass --force to replace it (keys it signed stop verifying)`);
+      }
+    }
+    const pair = generateLicenseKeyPair();
+    await mkdir(out, { recursive: true });
+    await writeFile(privateFile, pair.privateKeyPem, { mode: 0o600 });
+    await writeFile(publicFile, `kid: ${pair.thumbprint}\n${pair.publicKeyPem}`);
+    process.stdout.write(`wrote ${publicFile} and ${privateFile} (mode 0600)\nkid (JWK thumbprint): ${pair.thumbprint}\nservers verify with: LICENSE_PUBLIC_KEY=${path.resolve(publicFile)}\n`);
+  });
+license
+  .command('issue')
+  .description('print a signed license key')
+  .requiredOption('--customer <name>', 'who the license is for')
+  .requiredOption('--plugins <list>', `comma-separated, of: ${PLUGINS.join(', ')}`)
+  .option('--days <n>', 'days until it expires', '365')
+  .option('--max-services <n>', 'most services the fleet may hold')
+  .option('--not-before <iso>', 'first instant it is valid (default: now)')
+  .option('--key <path>', 'the private key (PEM)', 'license-private.pem')
+  .option('--kid <id>', "the header's kid (default: the key's JWK thumbprint)")
+  .action(async (o: { customer: string; plugins: string; days: string; maxServices?: string; notBefore?: string; key: string; kid?: string }) => {
+    const plugins = [...new Set(o.plugins.split(',').map((p) => p.trim()).filter(Boolean))];
+    const unknown = plugins.filter((p) => !(PLUGINS as readonly string[]).includes(p));
+    if (unknown.length) throw new CliError(`--plugins: unknown ${unknown.join(', ')} (known: ${PLUGINS.join(', ')})`);
+    const days = Number(o.days);
+    if (!Number.isFinite(days) || days <= 0) throw new CliError('--days: a positive number');
+    const maxServices = o.maxServices === undefined ? undefined : Number(o.maxServices);
+    if (maxServices !== undefined && (!Number.isInteger(maxServices) || maxServices < 1)) throw new CliError('--max-services: a whole number of at least 1');
+    const notBefore = o.notBefore === undefined ? undefined : new Date(o.notBefore);
+    if (notBefore && Number.isNaN(notBefore.getTime())) throw new CliError('--not-before: an ISO-8601 time');
+    const privateKeyPem = await readFile(o.key, 'utf8').catch(() => {
+      throw new CliError(`--key: cannot read ${o.key} (make one with \`npm run license -- keygen\`)`);
+    });
+    const now = new Date();
+    const key = await issueLicense({ privateKeyPem, customer: o.customer, plugins, issuedAt: now, expiresAt: new Date(now.getTime() + days * 86_400_000), notBefore, maxServices, kid: o.kid });
+    process.stdout.write(`${key}\n`);
+  });
+license
+  .command('activate')
+  .description('activate a license key on the configured database (as POST /api/v1/license/activate does)')
+  .argument('<licenseKey>')
+  .action(async (licenseKey: string) => {
+    const config = loadConfig();
+    await migrate(config.DATABASE_URL);
+    const app = await createApp({ ...config, LOG_LEVEL: 'warn' });
+    try {
+      const answer = await app.licenses.activate(licenseKey, 'cli', systemActor('cli'));
+      process.stdout.write(`activated: ${answer.customer}, plugins ${answer.plugins.join(', ') || 'none'}, expires ${answer.license.expiresAt.toISOString()}\n`);
     } finally {
       await app.stop();
     }

@@ -14,6 +14,8 @@ export const errorTable = {
   FORBIDDEN: { http: 403, rest: 'ERR_1004', graphql: 'FORBIDDEN' },
   /** The operation belongs to a plugin the active license does not include; `details.plugin` names it. */
   LICENSE_REQUIRED: { http: 403, rest: 'ERR_1004', graphql: 'LICENSE_REQUIRED' },
+  /** A limit of the active license (`details.limit`, e.g. maxServices) would be exceeded; nothing was written. */
+  LICENSE_LIMIT: { http: 403, rest: 'ERR_1004', graphql: 'LICENSE_LIMIT' },
   NOT_FOUND: { http: 404, rest: 'ERR_1002', graphql: 'NOT_FOUND' },
   /** A uniqueness or state conflict (duplicate name, operation not valid in the current state). */
   CONFLICT: { http: 409, rest: 'ERR_1005', graphql: 'CONFLICT' },

@@ -5,6 +5,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Config } from '../config.js';
 import type { AuditRecorder } from './audit/audit.recorder.js';
+import type { LicenseService } from './licenses/licenses.service.js';
 import type { SecurityService } from './security/security.service.js';
 import type { RouteDef } from '../http/routes.js';
 import type { Clock } from '../infra/clock.js';
@@ -26,6 +27,8 @@ export interface ModuleDeps {
   security: SecurityService;
   /** Appends to the audit log inside a service's transaction (see audit/audit.recorder.ts). */
   audit: AuditRecorder;
+  /** The active license; gated modules call `licenses.require(plugin)` (see LicenseGuard). */
+  licenses: LicenseService;
   auth: { sessions: Sessions; apiKeys: ApiKeys; authenticator: Authenticator };
 }
 
@@ -39,6 +42,8 @@ export interface ModuleInstance<S> {
   jobs?: AnyJob[];
   /** Runs once when the process starts, before it serves (e.g. creating the first admin). */
   onStart?: () => Promise<void>;
+  /** Runs once when the process stops, before connections close (e.g. ending a bus listener). */
+  onStop?: () => Promise<void>;
 }
 
 /**

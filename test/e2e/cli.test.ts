@@ -1,9 +1,13 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeDocument } from '../generated/graphql.js';
-import { bearer, createTestEnv, gql, type TestApp, type TestEnv } from '../support/harness.js';
+import { LicenseDocument, MeDocument } from '../generated/graphql.js';
+import { ADMIN, bearer, createTestEnv, gql, login, type TestApp, type TestEnv } from '../support/harness.js';
+import { postActivate } from '../support/license.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 let env: TestEnv;
@@ -31,4 +35,44 @@ describe('npm run cli -- apikey create', () => {
     const keys = await api.app.auth.apiKeys.list();
     expect(keys.find((k) => secret!.includes(k.prefix))?.nodeId).toBe('myorg/platform/prod/cluster1');
   });
+});
+
+describe('npm run license -- keygen | issue | activate', () => {
+  const cli = (args: string[], extraEnv: Record<string, string> = {}) =>
+    promisify(execFile)(process.execPath, ['--import', '@oxc-node/core/register', 'src/main.ts', 'license', ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...extraEnv },
+    });
+
+  it('makes a key pair (private key 0600) whose issued keys a server configured with the public key activates', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'opsgraph-license-'));
+    try {
+      const keygen = await cli(['keygen', '--out', dir]);
+      expect(keygen.stdout).toContain('license-private.pem');
+      expect((await stat(path.join(dir, 'license-private.pem'))).mode & 0o777).toBe(0o600);
+      // Refuses to overwrite a key pair (keys it signed would stop verifying).
+      await expect(cli(['keygen', '--out', dir])).rejects.toMatchObject({ code: 2 });
+
+      const issued = await cli(['issue', '--customer', 'CLI Co', '--plugins', 'ticketing,sla', '--days', '30', '--max-services', '10', '--key', path.join(dir, 'license-private.pem')]);
+      const licenseKey = issued.stdout.trim();
+      expect(licenseKey.split('.')).toHaveLength(3);
+      await expect(cli(['issue', '--customer', 'X', '--plugins', 'billing', '--key', path.join(dir, 'license-private.pem')])).rejects.toMatchObject({ code: 2 });
+
+      const server = await env.startApp({ role: 'api', overrides: { LICENSE_PUBLIC_KEY: path.join(dir, 'license-public.pem') } });
+      const res = await postActivate(server, { licenseKey });
+      expect(res.body).toEqual({ success: true, message: 'License activated', customer: 'CLI Co', plugins: ['ticketing', 'sla'] });
+
+      // `license activate` writes to the database directly, verified with the same public key.
+      const publicPem = await readFile(path.join(dir, 'license-public.pem'), 'utf8');
+      const other = await cli(['issue', '--customer', 'CLI Two', '--plugins', 'audit', '--key', path.join(dir, 'license-private.pem')]);
+      const activated = await cli(['activate', other.stdout.trim()], { DATABASE_URL: env.databaseUrl, REDIS_PREFIX: env.prefix, LICENSE_PUBLIC_KEY: publicPem });
+      expect(activated.stdout).toContain('activated: CLI Two');
+      const admin = bearer((await login(server.url, ADMIN.email, ADMIN.password)).token);
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await gql(server.url, LicenseDocument, {}, admin)).data!.license).toMatchObject({ customer: 'CLI Two', plugins: ['audit'] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    // Five CLI processes, each starting TypeScript from source.
+  }, 120_000);
 });

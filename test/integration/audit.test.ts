@@ -2,7 +2,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entryHash, linkIsSound, type ChainCursor } from '../../src/lib/audit-chain.js';
 import {
+  AddTicketCommentDocument,
   AuditLogDocument,
+  CreateTicketDocument,
+  DeleteTicketDocument,
+  UpdateTicketDocument,
   CreateApiKeyDocument,
   CreateUserDocument,
   LogoutDocument,
@@ -14,7 +18,8 @@ import {
 } from '../generated/graphql.js';
 import { agent } from '../support/agent.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { ADMIN, bearer, createTestEnv, gql, login, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
+import { ADMIN, bearer, createTestEnv, gql, login, tokenFor, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
+import { activateTestLicense } from '../support/license.js';
 
 const clock = new FakeClock('2026-02-07T14:00:00.000Z');
 let env: TestEnv;
@@ -55,6 +60,26 @@ async function rest(path: string, headers: Record<string, string> = asAdmin()) {
 
 let keyId: string;
 let keySecret: string;
+
+describe('the audit plugin', () => {
+  it('gates reading only: the log is written without a license, and read once one names audit', async () => {
+    expect(await count()).toBeGreaterThan(0);
+    const denied = await gql(api.url, AuditLogDocument, {}, asAdmin());
+    expect(denied.errors?.[0]?.extensions).toMatchObject({ code: 'LICENSE_REQUIRED', plugin: 'audit' });
+    const rest403 = await rest('/audit');
+    expect(rest403.status).toBe(403);
+    expect(JSON.parse(rest403.text).error).toMatchObject({ code: 'ERR_1004', details: { plugin: 'audit' } });
+
+    // Activated anonymously over REST: recorded with the caller's address, the key itself never.
+    // Long enough to outlive the retention test, which moves the clock 400 days on.
+    const licenseKey = await activateTestLicense(api, { now: clock.now(), plugins: ['audit', 'ticketing'], days: 1000 });
+    secrets.push(licenseKey);
+    const [entry] = await entries({ action: 'license.activate' });
+    expect(entry).toMatchObject({ actorType: 'SYSTEM', actorId: 'anonymous', resourceType: 'license' });
+    expect(entry!.ip).toMatch(/127\.0\.0\.1/);
+    expect(entry!.after).toMatchObject({ customer: 'Test Customer', plugins: ['audit', 'ticketing'], via: 'rest' });
+  });
+});
 
 describe('what is recorded, and by whom', () => {
   it('the first admin, created at first start by the system', async () => {
@@ -164,6 +189,26 @@ describe('what is recorded, and by whom', () => {
     expect((backups[0]!.after as { serviceIds: string[] }).serviceIds).toHaveLength(1);
   });
 
+  it('tickets: created, updated, commented and deleted by the operator who did it, with before and after', async () => {
+    const operator = bearer(await tokenFor(api, 'OPERATOR'));
+    const me = (await sql.query<{ id: string }>(`SELECT id FROM "User" WHERE email = 'operator@opsgraph.test'`)).rows[0]!.id;
+    const created = await gql(api.url, CreateTicketDocument, { input: { title: 'Disk full on db-1', priority: 'HIGH' } }, operator);
+    const id = created.data!.createTicket.id;
+    await gql(api.url, UpdateTicketDocument, { id, input: { status: 'IN_PROGRESS' } }, operator);
+    await gql(api.url, AddTicketCommentDocument, { id, input: { body: 'Rotating logs now' } }, operator);
+    await gql(api.url, DeleteTicketDocument, { id }, operator);
+    const log = (await entries({ resourceType: 'ticket', resourceId: id })).reverse();
+    expect(log.map((e) => [e.action, e.actorType, e.actorId])).toEqual([
+      ['ticket.create', 'USER', me],
+      ['ticket.update', 'USER', me],
+      ['ticket.comment', 'USER', me],
+      ['ticket.delete', 'USER', me],
+    ]);
+    expect(log[1]!.before).toMatchObject({ status: 'OPEN' });
+    expect(log[1]!.after).toMatchObject({ status: 'IN_PROGRESS' });
+    expect(log[3]!.before).toMatchObject({ title: 'Disk full on db-1' });
+  });
+
   it('SLA group changes through GraphQL', async () => {
     const groups = await gql(api.url, SlaGroupsDocument, {}, asAdmin());
     const group = groups.data!.slaGroups.find((g) => g.name === 'payments')!;
@@ -209,7 +254,8 @@ describe('reading and export', () => {
     const body = JSON.parse(r.text) as { success: boolean; data: { action: string }[]; pagination: { total: number; limit: number } };
     expect(body.success).toBe(true);
     expect(body.data.every((e) => e.action === 'user.create')).toBe(true);
-    expect(body.pagination).toMatchObject({ limit: 2, total: 2 });
+    const users = Number((await sql.query<{ n: string }>(`SELECT count(*) AS n FROM "AuditEntry" WHERE action = 'user.create'`)).rows[0]!.n);
+    expect(body.pagination).toMatchObject({ limit: 2, total: users });
 
     for (const [query, field] of [
       ['format=xml', 'format'],

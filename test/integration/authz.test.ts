@@ -56,6 +56,19 @@ const CONTRACT: Record<string, Level> = {
   'Subscription.slaAlert': 'VIEWER',
   'Query.auditLog': 'ADMIN',
   'Mutation.verifyAuditChain': 'ADMIN',
+  'Query.license': 'VIEWER',
+  'Query.licenseActivations': 'ADMIN',
+  'Mutation.activateLicense': 'ADMIN',
+  'Subscription.licenseUpdated': 'VIEWER',
+  'Query.tickets': 'VIEWER',
+  'Query.ticket': 'VIEWER',
+  'Mutation.createTicket': 'OPERATOR',
+  'Mutation.updateTicket': 'OPERATOR',
+  'Mutation.deleteTicket': 'OPERATOR',
+  'Mutation.addTicketComment': 'OPERATOR',
+  'Subscription.ticketCreated': 'VIEWER',
+  'Subscription.ticketUpdated': 'VIEWER',
+  'Subscription.ticketDeleted': 'VIEWER',
 };
 
 function declaredAccess(): Map<string, Level> {

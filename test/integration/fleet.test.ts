@@ -2,6 +2,7 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodesDocument, SeedSlaGroupsDocument, ServiceDocument, SnapshotTrendDocument, TrendDataDocument, ServiceStatusChangedDocument, ServicesDocument, type ServiceStatusChangedSubscription } from '../generated/graphql.js';
 import { agent, newAgentKey } from '../support/agent.js';
+import { activateTestLicense } from '../support/license.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { bearer, createTestEnv, gql, login, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
 import { systemActor } from '../../src/modules/audit/audit.recorder.js';
@@ -18,6 +19,8 @@ beforeAll(async () => {
   env = await createTestEnv();
   const overrides = { MAX_SERVICES_PER_REPORT: '50', RATE_LIMIT_AGENT: '100000' };
   [a, b] = await Promise.all([env.startApp({ role: 'all', clock, overrides }), env.startApp({ role: 'api', clock, overrides })]);
+  // slaSnapshotTrend and slaTrendData belong to the sla plugin.
+  await activateTestLicense(a, { now: clock.now(), plugins: ['sla'] });
   viewer = await tokenFor(a, 'VIEWER');
   key = await newAgentKey(a);
 });

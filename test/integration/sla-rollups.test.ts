@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeedDashboardStatsDocument, SeedSlaGroupsDocument, TrendDataDocument } from '../generated/graphql.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { activateTestLicense } from '../support/license.js';
 import { bearer, createTestEnv, gql, login, tokenFor, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
 
 /**
@@ -68,6 +69,7 @@ beforeAll(async () => {
   env = await createTestEnv();
   api = await env.startApp({ role: 'api', clock, overrides });
   await tokenFor(api, 'VIEWER');
+  await activateTestLicense(api, { now: clock.now(), plugins: ['sla'] });
   const ag = agent(api, await newAgentKey(api));
   for (let step = 0; START + step * STEP <= NOW; step++) {
     const t = START + step * STEP;

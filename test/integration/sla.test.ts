@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { print } from 'graphql';
 import { IncidentsDocument, SlaAlertDocument, type SlaAlertSubscription, SlaIncidentDocument, type SlaIncidentSubscription, SeedDashboardStatsDocument, SeedSlaGroupsDocument, SeedSnapshotTrendDocument, SeedTrendDataDocument, TrendDataDocument, UpdateSlaGroupDocument } from '../generated/graphql.js';
 import { agent, newAgentKey } from '../support/agent.js';
+import { activateTestLicense } from '../support/license.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { bearer, createTestEnv, gql, login, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
 
@@ -20,6 +21,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 beforeAll(async () => {
   env = await createTestEnv();
   api = await env.startApp({ role: 'api', clock, overrides: { RATE_LIMIT_AGENT: '100000' } });
+  // The trends, the dashboard and the error-budget alerts belong to the sla plugin.
+  await activateTestLicense(api, { now: clock.now(), plugins: ['sla'] });
   await tokenFor(api, 'VIEWER');
   const ag = agent(api, await newAgentKey(api));
   // OPERATIONAL from :00, PARTIAL_OUTAGE from :01, OPERATIONAL again from :03, a report every 30 s, live.
@@ -146,6 +149,21 @@ describe('exact whatever the delivery', () => {
 });
 
 describe('sla:alert', () => {
+  it('error-budget alerts belong to the sla plugin: without it nothing is evaluated', async () => {
+    await activateTestLicense(api, { now: clock.now(), plugins: ['ticketing'] });
+    // A worker started after the activation: its license is read fresh, not cached from before.
+    const worker = await env.startApp({ role: 'worker', clock });
+    try {
+      const job = await api.app.jobs.enqueueByName('sla.evaluate-alerts', {});
+      await waitFor(async () => (await job.getState()) === 'completed', 5_000);
+      expect((await worker.app.jobs.queues.get('sla')!.getJob(job.id!))!.returnvalue).toBe(0);
+      expect(await api.app.db.prisma.slaAlertState.count()).toBe(0);
+    } finally {
+      await worker.stop();
+      await activateTestLicense(api, { now: clock.now(), plugins: ['sla'] });
+    }
+  });
+
   it('is raised once when a service and its group enter BREACHED, however often and by however many workers evaluated', async () => {
     const listener = await env.startApp({ role: 'api', clock });
     const seen: SlaAlertSubscription['slaAlert'][] = [];

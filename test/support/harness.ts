@@ -11,6 +11,7 @@ import type { Clock } from '../../src/infra/clock.js';
 import { quoteIdent } from '../../src/infra/migrations.js';
 import { CreateUserDocument, LoginDocument } from '../generated/graphql.js';
 import { adminUrl, baseDatabaseUrl, REDIS_URL, TEMPLATE_DB, TEST_PREFIX } from './env.js';
+import { TEST_LICENSE_KEYS } from './license.js';
 
 /**
  * One isolated world per test file: its own database cloned from the migrated
@@ -57,6 +58,8 @@ export async function createTestEnv(): Promise<TestEnv> {
       ADMIN_PASSWORD: ADMIN.password,
       // Tests log in far more often than a person; files that test the limits set their own.
       RATE_LIMIT_ANONYMOUS: '10000',
+      // Keys signed by this process's test pair verify (test/support/license.ts); none is active until a test activates one.
+      LICENSE_PUBLIC_KEY: TEST_LICENSE_KEYS.publicKeyPem,
       ...overrides,
     });
 

@@ -11,13 +11,13 @@ import { createAuditService } from './audit.service.js';
 export const auditModule = defineModule<AuditServices>({
   name: 'audit',
   resolvers: [AuditResolver],
-  create: ({ db, pool, clock, config }) => {
+  create: ({ db, pool, clock, config, licenses }) => {
     const audit = createAuditService({ db, pool, clock });
     const services: AuditServices = {
       audit,
-      // gate: audit plugin. Reading (auditLog, verifyAuditChain, GET /api/v1/audit) passes here
-      // and only here; writing never does (the log is always written). Licensing adds its check here.
-      assertReadable: async () => undefined,
+      // Reading (auditLog, verifyAuditChain, GET /api/v1/audit) needs the `audit` plugin and passes
+      // here only; writing never does: the log is always written.
+      assertReadable: () => licenses.require('audit'),
     };
     return {
       services,

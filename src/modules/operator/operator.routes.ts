@@ -127,7 +127,11 @@ export function operatorRoutes(deps: {
       const body = parseInput(status, req.body);
       assertNodeAccess(req.principal, body.nodeId);
       const result = await deps.ingest.ingest({ ...body, observedAt: checkInstant(body.observedAt, 'observedAt', true) }, requestActor(req));
-      res.json({ success: true, ...result });
+      // Known services are always recorded; new ones beyond the license's maxServices are listed, not created.
+      const refusal = result.refused
+        ? { message: `${result.refused.length} new service(s) refused: the license allows at most ${result.maxServices} services` }
+        : {};
+      res.json({ success: true, ...result, ...refusal });
     }),
     agentRoute('post', '/operator/heartbeat', async (req, res) => {
       const body = parseInput(heartbeatBody, req.body);

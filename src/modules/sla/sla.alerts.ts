@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
+import type { LicenseGuard } from '../licenses/licenses.service.js';
 import type { SlaEngine } from './sla.engine.js';
 import { publishAll } from './sla.ingest.js';
 import { SLA_ALERT, type SlaAlertEvent } from './sla.service.js';
@@ -12,9 +13,12 @@ import { SLA_ALERT, type SlaAlertEvent } from './sla.service.js';
  * subject and month, and only the statement that changes it reports the change, so several
  * workers evaluating at once still alert once.
  */
-export function createSlaAlerts(deps: { engine: SlaEngine; pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger }) {
+export function createSlaAlerts(deps: { engine: SlaEngine; pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger; licenses: Pick<LicenseGuard, 'has'> }) {
   return {
     async evaluate(): Promise<number> {
+      // Error-budget alerts are the sla plugin's; without it nothing is evaluated or remembered, so a
+      // license activated later alerts on the budgets already used up. (Backup alerts are not gated.)
+      if (!(await deps.licenses.has('sla'))) return 0;
       const now = deps.clock.now();
       const period = now.toISOString().slice(0, 7);
       const subjects = await deps.engine.monthStatuses();

@@ -7,6 +7,8 @@ import { bucketStart } from '../../lib/sla.js';
 import type { AuditActor, AuditChange, AuditRecorder } from '../audit/audit.recorder.js';
 import { changesFrom, type Change, type Context, type Observation, type ServiceStatus } from '../../lib/status-history.js';
 import { invalidateRollups } from './sla.rollups.js';
+import type { LicenseGuard } from '../licenses/licenses.service.js';
+import { admitServices } from './sla.capacity.js';
 import { SLA_INCIDENT, syncIncidents, type IncidentEvent } from './sla.incidents.js';
 import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
 
@@ -57,7 +59,7 @@ export async function publishAll(deps: { events: EventBus; logger: Logger }, typ
   if (failed.length) deps.logger.warn({ type, failed: failed.length, err: String((failed[0] as PromiseRejectedResult).reason) }, 'could not publish events');
 }
 
-export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger; audit: AuditRecorder; staleMs: number }) {
+export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger; audit: AuditRecorder; staleMs: number; licenses: Pick<LicenseGuard, 'maxServices'> }) {
   const { staleMs } = deps;
 
   /**
@@ -230,11 +232,14 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
   }
 
   return {
-    async ingest(report: StatusReport, actor: AuditActor): Promise<{ processed: number; changed: number }> {
+    async ingest(input: StatusReport, actor: AuditActor): Promise<{ processed: number; changed: number; refused?: string[]; maxServices?: number }> {
       const now = deps.clock.now();
-      const t = report.observedAt;
+      const t = input.observedAt;
       const events: StatusChangedEvent[] = [];
       let incidentEvents: IncidentEvent[] = [];
+      let report = input;
+      let refused: string[] = [];
+      const maxServices = await deps.licenses.maxServices();
       await inTransaction(deps.pool, async (db) => {
         // The node lock first (the INSERT reads from it), then the node row.
         await db.query({
@@ -246,6 +251,11 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
              "lastReportAt" = GREATEST("Node"."lastReportAt", EXCLUDED."lastReportAt"), "updatedAt" = $4`,
           values: [report.nodeId, report.operatorVersion ?? null, t, now],
         });
+        if (maxServices !== null) {
+          const admission = await admitServices(async (sql, params) => (await db.query(sql, params)).rows, report.nodeId, input.services.map((s) => s.name), maxServices);
+          refused = admission.refused;
+          if (refused.length) report = { ...input, services: input.services.filter((s) => admission.admitted.has(s.name)) };
+        }
         const { ids: groups, changes: groupChanges } = await upsertGroups(db, report);
         const rows = report.services.length ? await upsertServices(db, report, groups) : [];
         const reported = new Map(report.services.map((s) => [s.name, s.status]));
@@ -300,6 +310,10 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
       // is stored whatever happens to Redis, so the agent must not be told to send it again.
       await publishAll(deps, STATUS_CHANGED, events);
       await publishAll(deps, SLA_INCIDENT, incidentEvents);
+      if (refused.length) {
+        deps.logger.warn({ nodeId: report.nodeId, refused: refused.length, maxServices }, 'new services refused: the license limit is reached');
+        return { processed: report.services.length, changed: events.length, refused, maxServices: maxServices! };
+      }
       return { processed: report.services.length, changed: events.length };
     },
   };

@@ -7,20 +7,21 @@ import { fleetJobs } from './sla.jobs.js';
 import { createRollups, type Rollups } from './sla.rollups.js';
 import { SlaResolver } from './sla.resolver.js';
 import { createFleetService, type FleetService } from './sla.service.js';
+import type { LicenseGuard } from '../licenses/licenses.service.js';
 
 /** Nodes, SLA groups, services and their history; the agents' REST API is its adapter (src/modules/operator). */
-export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine; rollups: Rollups }>({
+export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine; rollups: Rollups; licenses: LicenseGuard }>({
   name: 'sla',
   resolvers: [SlaResolver],
-  create({ db, pool, redis, clock, events, config, logger, audit }) {
+  create({ db, pool, redis, clock, events, config, logger, audit, licenses }) {
     const staleMs = config.STALE_AFTER_SECONDS * 1_000;
-    const fleet = createFleetService({ db, pool, redis, prefix: config.REDIS_PREFIX, clock, events, logger, audit, staleMs });
-    const ingest = createStatusIngest({ pool, clock, events, logger, audit, staleMs });
+    const fleet = createFleetService({ db, pool, redis, prefix: config.REDIS_PREFIX, clock, events, logger, audit, staleMs, licenses });
+    const ingest = createStatusIngest({ pool, clock, events, logger, audit, staleMs, licenses });
     const engine = createSlaEngine({ db, pool, clock, staleMs });
-    const alerts = createSlaAlerts({ engine, pool, clock, events, logger });
+    const alerts = createSlaAlerts({ engine, pool, clock, events, logger, licenses });
     const rollups = createRollups({ pool, clock, logger, staleMs });
     return {
-      services: { fleet, engine, rollups },
+      services: { fleet, engine, rollups, licenses },
       routes: [{ mount: '/api/v1', routes: operatorRoutes({ fleet, ingest, clock, config }) }],
       jobs: Object.values(fleetJobs(fleet, alerts, rollups, config)),
     };

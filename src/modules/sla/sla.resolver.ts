@@ -9,6 +9,7 @@ import { STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
 import type { ServiceRecord } from './sla.records.js';
 import { SLA_ALERT, type FleetService, type GroupRecord, type NodeRecord, type SlaAlertEvent } from './sla.service.js';
 import type { SlaEngine, SlaPeriod } from './sla.engine.js';
+import type { LicenseGuard } from '../licenses/licenses.service.js';
 import { SLA_INCIDENT, type IncidentEvent, type IncidentRecord } from './sla.incidents.js';
 import {
   IncidentAction,
@@ -42,10 +43,12 @@ function revive(s: ServiceRecord): ServiceRecord {
 export class SlaResolver {
   private readonly fleet: FleetService;
   private readonly engine: SlaEngine;
+  private readonly licenses: LicenseGuard;
 
-  constructor(services: { fleet: FleetService; engine: SlaEngine }) {
+  constructor(services: { fleet: FleetService; engine: SlaEngine; licenses: LicenseGuard }) {
     this.fleet = services.fleet;
     this.engine = services.engine;
+    this.licenses = services.licenses;
   }
 
   /**
@@ -82,14 +85,16 @@ export class SlaResolver {
   }
 
   @Authorized('VIEWER')
-  @Query(() => [SlaPeriodType], { description: 'Every 5-minute bucket (UTC) of the last hoursBack hours, oldest first, the current one included.' })
-  slaSnapshotTrend(@Args() { serviceId, hoursBack }: SnapshotTrendArgs): Promise<SlaPeriod[]> {
+  @Query(() => [SlaPeriodType], { description: 'Every 5-minute bucket (UTC) of the last hoursBack hours, oldest first, the current one included. Plugin sla.' })
+  async slaSnapshotTrend(@Args() { serviceId, hoursBack }: SnapshotTrendArgs): Promise<SlaPeriod[]> {
+    await this.licenses.require('sla');
     return this.engine.snapshotTrend(serviceId, hoursBack);
   }
 
   @Authorized('VIEWER')
-  @Query(() => [SlaPeriodType], { description: 'Daily or monthly periods from the start of the period monthsBack months ago to now: one service, one group, or all services in groups.' })
-  slaTrendData(@Arg('filter') filter: SlaTrendFilter): Promise<SlaPeriod[]> {
+  @Query(() => [SlaPeriodType], { description: 'Daily or monthly periods from the start of the period monthsBack months ago to now: one service, one group, or all services in groups. Plugin sla.' })
+  async slaTrendData(@Arg('filter') filter: SlaTrendFilter): Promise<SlaPeriod[]> {
+    await this.licenses.require('sla');
     return this.engine.trendData(filter);
   }
 
@@ -116,8 +121,9 @@ export class SlaResolver {
   }
 
   @Authorized('VIEWER')
-  @Query(() => SlaDashboardStatsType)
-  slaDashboardStats(): Promise<SlaDashboardStatsType> {
+  @Query(() => SlaDashboardStatsType, { description: 'Plugin sla.' })
+  async slaDashboardStats(): Promise<SlaDashboardStatsType> {
+    await this.licenses.require('sla');
     return this.engine.dashboardStats();
   }
 

@@ -13,7 +13,9 @@ import { canonicalJson } from '../../lib/audit-chain.js';
 import { targetUptime } from '../../lib/sla-targets.js';
 import type { AuditActor, AuditRecorder } from '../audit/audit.recorder.js';
 import type { ServiceStatus } from '../../lib/status-history.js';
-import { publishAll, STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
+import type { LicenseGuard } from '../licenses/licenses.service.js';
+import { admitServices, capacityError } from './sla.capacity.js';
+import { nodeLock, publishAll, STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
 import type { IncidentRecord } from './sla.incidents.js';
 import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
 
@@ -90,6 +92,7 @@ export function createFleetService(deps: {
   logger: Logger;
   audit: AuditRecorder;
   staleMs: number;
+  licenses: Pick<LicenseGuard, 'maxServices'>;
 }) {
   const { db, clock } = deps;
 
@@ -227,7 +230,14 @@ export function createFleetService(deps: {
       actor: AuditActor,
     ): Promise<{ created: boolean; service: ServiceRecord }> {
       const now = clock.now();
+      const maxServices = await deps.licenses.maxServices();
       return db.$transaction(async (tx) => {
+        if (maxServices !== null) {
+          // The node lock first, as status reports take it, then the capacity lock.
+          await tx.$executeRawUnsafe(`SELECT ${nodeLock('$1::text')}`, input.nodeId);
+          const { refused } = await admitServices((sql, params) => tx.$queryRawUnsafe(sql, ...params), input.nodeId, [input.name], maxServices);
+          if (refused.length) throw capacityError(maxServices, refused);
+        }
         await tx.node.upsert({ where: { id: input.nodeId }, create: { id: input.nodeId }, update: {} });
         const existing = await tx.service.findUnique({ where: { nodeId_name: { nodeId: input.nodeId, name: input.name } } });
         const data = {

@@ -1,0 +1,50 @@
+import { MaxLength, MinLength } from 'class-validator';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { GraphQLContext } from '../../graphql/context.js';
+import { actorOf } from '../audit/audit.recorder.js';
+import { LICENSE_UPDATED, MAX_LICENSE_KEY_LENGTH, type LicenseService, type LicenseUpdatedEvent, type LicenseView } from './licenses.service.js';
+import { LicenseActivationRecordType, LicenseActivationType, LicenseType, LicenseUpdateType } from './licenses.types.js';
+
+@ArgsType()
+class ActivateLicenseArgs {
+  @Field({ description: 'The license key: a compact JWS signed with Ed25519.' })
+  @MinLength(1)
+  @MaxLength(MAX_LICENSE_KEY_LENGTH)
+  licenseKey!: string;
+}
+
+/** Events travel as JSON: dates come back as strings. */
+const revive = (l: LicenseView): LicenseView => ({ ...l, issuedAt: new Date(l.issuedAt), expiresAt: new Date(l.expiresAt), activatedAt: new Date(l.activatedAt) });
+
+@Resolver()
+export class LicensesResolver {
+  private readonly licenses: LicenseService;
+
+  constructor(services: { licenses: LicenseService }) {
+    this.licenses = services.licenses;
+  }
+
+  @Authorized('VIEWER')
+  @Query(() => LicenseType, { nullable: true, description: 'The active license (null when none was ever activated); consoles read it to show the licensed features.' })
+  license(): Promise<LicenseView | null> {
+    return this.licenses.current();
+  }
+
+  @Authorized('ADMIN')
+  @Query(() => [LicenseActivationRecordType], { description: 'Every activation, newest first (the first one is the active license).' })
+  licenseActivations(@Arg('limit', () => Int, { nullable: true, defaultValue: 50 }) limit: number): Promise<LicenseActivationRecordType[]> {
+    return this.licenses.history(Math.min(Math.max(1, limit), 500));
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => LicenseActivationType, { description: 'Verifies and activates a license key; a refused key leaves the active license unchanged.' })
+  activateLicense(@Args() { licenseKey }: ActivateLicenseArgs, @Ctx() ctx: GraphQLContext): Promise<LicenseActivationType> {
+    return this.licenses.activate(licenseKey, 'graphql', actorOf(ctx));
+  }
+
+  @Authorized('VIEWER')
+  @Subscription(() => LicenseUpdateType, { topics: LICENSE_UPDATED, description: 'A license was activated, is about to expire, or expired (license:updated).' })
+  licenseUpdated(@Root() event: LicenseUpdatedEvent): LicenseUpdateType {
+    return { ...event, license: revive(event.license) };
+  }
+}

@@ -1,0 +1,313 @@
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { z } from 'zod';
+import type { Clock } from '../../infra/clock.js';
+import type { EventBus } from '../../infra/events.js';
+import type { Logger } from '../../infra/logger.js';
+import type { Database } from '../../infra/prisma.js';
+import { AppError } from '../../lib/errors.js';
+import { systemActor, type AuditActor, type AuditRecorder } from '../audit/audit.recorder.js';
+import { LICENSE_ALGORITHMS, PLUGINS, type LicensePublicKey, type Plugin } from './licenses.keys.js';
+
+export const LICENSE_UPDATED = 'license:updated';
+const DAY_MS = 86_400_000;
+/** Longest license key accepted: real ones are a few hundred bytes. */
+export const MAX_LICENSE_KEY_LENGTH = 8_192;
+
+export type LicenseStatus = 'ACTIVE' | 'EXPIRING' | 'EXPIRED';
+
+export interface LicenseRecord {
+  id: string;
+  customer: string;
+  plugins: Plugin[];
+  issuedAt: Date;
+  expiresAt: Date;
+  notBefore: Date | null;
+  maxServices: number | null;
+  kid: string | null;
+  activatedAt: Date;
+  expiryWarnedAt: Date | null;
+  expiredAt: Date | null;
+}
+
+/** The active license as clients see it; `activePlugins` is empty once it has expired. */
+export interface LicenseView {
+  customer: string;
+  plugins: Plugin[];
+  activePlugins: Plugin[];
+  issuedAt: Date;
+  expiresAt: Date;
+  status: LicenseStatus;
+  maxServices: number | null;
+  activatedAt: Date;
+}
+
+export type LicenseAction = 'ACTIVATED' | 'EXPIRING' | 'EXPIRED';
+
+/** The payload of `license:updated`. */
+export interface LicenseUpdatedEvent {
+  action: LicenseAction;
+  message: string;
+  license: LicenseView;
+}
+
+/** The seed's answer to `POST /api/v1/license/activate`. */
+export interface ActivationAnswer {
+  success: true;
+  message: string;
+  customer: string;
+  plugins: Plugin[];
+}
+
+/**
+ * The one plugin guard, for resolvers, routes and jobs alike: `require` throws LICENSE_REQUIRED
+ * (GraphQL `extensions.plugin`, REST 403 ERR_1004 `details.plugin`); `has` answers without throwing.
+ */
+export interface LicenseGuard {
+  require(plugin: Plugin): Promise<void>;
+  has(plugin: Plugin): Promise<boolean>;
+  /** The active license's service limit; null when there is none. */
+  maxServices(): Promise<number | null>;
+}
+
+const claimsSchema = z.object({
+  customer: z.string().trim().min(1).max(200),
+  plugins: z.array(z.enum(PLUGINS)).max(PLUGINS.length).refine((p) => new Set(p).size === p.length, 'a plugin is listed twice'),
+  iat: z.number().int(),
+  exp: z.number().int(),
+  nbf: z.number().int().optional(),
+  maxServices: z.number().int().min(1).max(10_000_000).optional(),
+});
+
+const refuse = (reason: string, message: string, status: 'BAD_USER_INPUT' | 'VALIDATION_FAILED' = 'VALIDATION_FAILED') =>
+  new AppError(status, `licenseKey: ${message}`, { field: 'licenseKey', reason });
+
+export function licenseStatus(license: Pick<LicenseRecord, 'expiresAt'>, now: Date, warningDays: number): LicenseStatus {
+  const left = license.expiresAt.getTime() - now.getTime();
+  if (left <= 0) return 'EXPIRED';
+  return left <= warningDays * DAY_MS ? 'EXPIRING' : 'ACTIVE';
+}
+
+export function createLicenseService(deps: {
+  db: Database;
+  clock: Clock;
+  events: EventBus;
+  logger: Logger;
+  keys: readonly LicensePublicKey[];
+  audit: AuditRecorder;
+  /** How long an instance trusts its copy of the active license; `license:updated` also drops it. */
+  cacheMs: number;
+  warningDays: number;
+}) {
+  const { db, clock, keys } = deps;
+
+  // Measured on the monotonic clock: the cache is about this process's freshness, not domain time.
+  let cache: { at: number; value: Promise<LicenseRecord | null> } | undefined;
+  let listener: AsyncIterator<unknown> | undefined;
+
+  async function read(): Promise<LicenseRecord | null> {
+    const row = await db.license.findFirst({ orderBy: { seq: 'desc' } });
+    return row && { ...row, plugins: row.plugins.filter((p): p is Plugin => (PLUGINS as readonly string[]).includes(p)) };
+  }
+
+  function active(): Promise<LicenseRecord | null> {
+    const t = performance.now();
+    if (cache && t - cache.at < deps.cacheMs) return cache.value;
+    const value = read();
+    cache = { at: t, value };
+    // A failed read is not remembered: the next caller tries again.
+    value.catch(() => {
+      if (cache?.value === value) cache = undefined;
+    });
+    return value;
+  }
+
+  function view(l: LicenseRecord, now = clock.now()): LicenseView {
+    const status = licenseStatus(l, now, deps.warningDays);
+    return {
+      customer: l.customer,
+      plugins: l.plugins,
+      activePlugins: status === 'EXPIRED' ? [] : l.plugins,
+      issuedAt: l.issuedAt,
+      expiresAt: l.expiresAt,
+      status,
+      maxServices: l.maxServices,
+      activatedAt: l.activatedAt,
+    };
+  }
+
+  async function has(plugin: Plugin): Promise<boolean> {
+    const l = await active();
+    return !!l && l.plugins.includes(plugin) && l.expiresAt.getTime() > clock.now().getTime();
+  }
+
+  async function publish(event: LicenseUpdatedEvent): Promise<void> {
+    try {
+      await deps.events.publish(LICENSE_UPDATED, event);
+    } catch (err) {
+      deps.logger.warn({ err: (err as Error).message, action: event.action }, 'could not publish license:updated');
+    }
+  }
+
+  /** Verifies a key against the configured public keys; every refusal names licenseKey and why. */
+  async function verify(token: string, now: Date): Promise<{ claims: z.output<typeof claimsSchema>; kid: string | null }> {
+    if (!keys.length) throw refuse('no_public_key', 'this server has no LICENSE_PUBLIC_KEY configured, so no license can be verified');
+    if (token.split('.').length !== 3) throw refuse('malformed', 'not a compact JWS (three base64url parts separated by dots)', 'BAD_USER_INPUT');
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw refuse('malformed', 'the header is not base64url-encoded JSON', 'BAD_USER_INPUT');
+    }
+    if (!(LICENSE_ALGORITHMS as readonly unknown[]).includes(header.alg)) {
+      throw refuse('algorithm', `algorithm ${JSON.stringify(header.alg ?? null)} is not accepted; licenses are signed with Ed25519 (EdDSA)`);
+    }
+    const candidates = header.kid === undefined ? keys : keys.filter((k) => k.name === header.kid || k.thumbprint === header.kid);
+    if (!candidates.length) throw refuse('unknown_kid', `no configured public key has kid ${JSON.stringify(header.kid)}`);
+    let lastError: unknown;
+    for (const candidate of candidates) {
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, candidate.key, { algorithms: [...LICENSE_ALGORITHMS], currentDate: now, requiredClaims: ['exp', 'iat'] }));
+      } catch (err) {
+        lastError = err;
+        // Another configured key may have signed it (rotation without kid).
+        if (err instanceof joseErrors.JWSSignatureVerificationFailed) continue;
+        if (err instanceof joseErrors.JWTExpired) throw refuse('expired', `the license expired at ${new Date(Number(err.payload.exp) * 1000).toISOString()}`);
+        if (err instanceof joseErrors.JWTClaimValidationFailed) {
+          if (err.claim === 'nbf') throw refuse('not_yet_valid', `the license is not valid before ${new Date(Number(err.payload.nbf) * 1000).toISOString()}`);
+          throw refuse('claims', `claim ${err.claim}: ${err.reason === 'missing' ? 'missing' : err.message}`);
+        }
+        throw refuse('malformed', `not a readable signed license (${(err as Error).message})`, 'BAD_USER_INPUT');
+      }
+      const parsed = claimsSchema.safeParse(payload);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw refuse('claims', `claim ${issue.path.join('.') || '?'}: ${issue.message}`);
+      }
+      return { claims: parsed.data, kid: candidate.name ?? candidate.thumbprint };
+    }
+    deps.logger.debug({ err: (lastError as Error | undefined)?.message }, 'license signature refused');
+    throw refuse('signature', 'the signature does not match any configured public key');
+  }
+
+  return {
+    has,
+    active,
+
+    async require(plugin: Plugin): Promise<void> {
+      if (await has(plugin)) return;
+      const l = await active();
+      const why = !l
+        ? 'no license is active'
+        : !l.plugins.includes(plugin)
+          ? `the active license (${l.customer}) does not include it`
+          : `the license expired at ${l.expiresAt.toISOString()}`;
+      throw new AppError('LICENSE_REQUIRED', `the ${plugin} plugin needs a license: ${why}`, { plugin });
+    },
+
+    async maxServices(): Promise<number | null> {
+      return (await active())?.maxServices ?? null;
+    },
+
+    /** The active license, or null; the same view for every instance. */
+    async current(): Promise<LicenseView | null> {
+      const l = await active();
+      return l && view(l);
+    },
+
+    /**
+     * Verifies and activates a key; anything wrong with it leaves the active license as it was.
+     * The key itself is never stored or logged, only its hash.
+     */
+    async activate(licenseKey: string, via: 'rest' | 'graphql' | 'cli', actor: AuditActor): Promise<ActivationAnswer & { license: LicenseView }> {
+      const now = clock.now();
+      const { claims, kid } = await verify(licenseKey.trim(), now);
+      const row = await db.$transaction(async (tx) => {
+        const created = await tx.license.create({
+          data: {
+            customer: claims.customer,
+            plugins: claims.plugins,
+            issuedAt: new Date(claims.iat * 1000),
+            expiresAt: new Date(claims.exp * 1000),
+            notBefore: claims.nbf === undefined ? null : new Date(claims.nbf * 1000),
+            maxServices: claims.maxServices ?? null,
+            kid,
+            keyHash: createHash('sha256').update(licenseKey.trim()).digest('hex'),
+            activatedAt: now,
+            activatedById: actor.type === 'USER' ? actor.id : null,
+            activatedVia: via,
+            ip: actor.ip ?? null,
+          },
+        });
+        const { customer, plugins, issuedAt, expiresAt, notBefore, maxServices, keyHash } = created;
+        await deps.audit.record(tx, actor, { action: 'license.activate', resourceType: 'license', resourceId: created.id, after: { customer, plugins, issuedAt, expiresAt, notBefore, maxServices, kid, keyHash, via } });
+        return created;
+      });
+      cache = undefined;
+      const license = view({ ...row, plugins: claims.plugins }, now);
+      deps.logger.info({ customer: license.customer, plugins: license.plugins, expiresAt: license.expiresAt, via }, 'license activated');
+      await publish({ action: 'ACTIVATED', message: `License activated for ${license.customer}`, license });
+      return { success: true, message: 'License activated', customer: license.customer, plugins: license.plugins, license };
+    },
+
+    /** Activations, newest first. */
+    async history(limit = 50) {
+      const rows = await db.license.findMany({ orderBy: { seq: 'desc' }, take: limit });
+      return rows.map((r) => ({ ...r, plugins: r.plugins as Plugin[] }));
+    },
+
+    /**
+     * The expiry job: announces the warning window and the expiry of the active license, each once
+     * (only the statement that sets the marker publishes), so any number of workers may run it.
+     */
+    async checkExpiry(): Promise<LicenseAction | null> {
+      const l = await read();
+      if (!l) return null;
+      const now = clock.now();
+      const status = licenseStatus(l, now, deps.warningDays);
+      if (status === 'EXPIRED' && !l.expiredAt) {
+        const count = await db.$transaction(async (tx) => {
+          const { count: n } = await tx.license.updateMany({ where: { id: l.id, expiredAt: null }, data: { expiredAt: now } });
+          // Its plugins turned off: a change of what the deployment may do, made by Opsgraph itself.
+          if (n) await deps.audit.record(tx, systemActor('licenses.check-expiry'), { action: 'license.expire', resourceType: 'license', resourceId: l.id, before: { expiredAt: null }, after: { expiredAt: now } });
+          return n;
+        });
+        if (!count) return null;
+        cache = undefined;
+        await publish({ action: 'EXPIRED', message: `The license of ${l.customer} expired at ${l.expiresAt.toISOString()}; its plugins are off`, license: view(l, now) });
+        return 'EXPIRED';
+      }
+      if (status === 'EXPIRING' && !l.expiryWarnedAt) {
+        const { count } = await db.license.updateMany({ where: { id: l.id, expiryWarnedAt: null }, data: { expiryWarnedAt: now } });
+        if (!count) return null;
+        const days = Math.ceil((l.expiresAt.getTime() - now.getTime()) / DAY_MS);
+        await publish({ action: 'EXPIRING', message: `The license of ${l.customer} expires in ${days} day(s), at ${l.expiresAt.toISOString()}`, license: view(l, now) });
+        return 'EXPIRING';
+      }
+      return null;
+    },
+
+    /** Drops the cached license whenever any instance announces a change. */
+    start(): void {
+      if (listener) return;
+      const it = deps.events.subscribe([LICENSE_UPDATED])[Symbol.asyncIterator]();
+      listener = it;
+      void (async () => {
+        for (;;) {
+          const next = await it.next();
+          if (next.done) return;
+          cache = undefined;
+        }
+      })().catch((err: unknown) => deps.logger.warn({ err: (err as Error).message }, 'license listener stopped'));
+    },
+
+    async stop(): Promise<void> {
+      await listener?.return?.();
+      listener = undefined;
+    },
+  };
+}
+
+export type LicenseService = ReturnType<typeof createLicenseService>;

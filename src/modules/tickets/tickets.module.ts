@@ -1,0 +1,46 @@
+import { defineModule } from '../module.js';
+import type { LicenseGuard } from '../licenses/licenses.service.js';
+import { SLA_INCIDENT } from '../sla/sla.incidents.js';
+import { incidentNotice, ticketJobs } from './tickets.jobs.js';
+import { TicketsResolver } from './tickets.resolver.js';
+import { createTicketsService, type TicketsService } from './tickets.service.js';
+
+/**
+ * Tickets (plugin ticketing), and the automatic ticket of an incident in a critical SLA group:
+ * every instance that hears sla:incident on the bus enqueues one job per incident and action with
+ * a deterministic jobId, so the ticket is written once, by a worker, however many instances heard it.
+ */
+export const ticketsModule = defineModule<{ tickets: TicketsService; licenses: LicenseGuard }>({
+  name: 'tickets',
+  resolvers: [TicketsResolver],
+  create({ db, clock, events, logger, licenses, audit, jobs, config }) {
+    const tickets = createTicketsService({ db, clock, events, logger, licenses, audit, autoIncidentTickets: config.AUTO_INCIDENT_TICKETS });
+    const defs = ticketJobs(tickets);
+    let listener: AsyncIterator<{ payload: unknown }> | undefined;
+    return {
+      services: { tickets, licenses },
+      jobs: Object.values(defs),
+      async onStart() {
+        if (!config.AUTO_INCIDENT_TICKETS) return;
+        const it = events.subscribe([SLA_INCIDENT])[Symbol.asyncIterator]();
+        listener = it;
+        void (async () => {
+          for (;;) {
+            const next = await it.next();
+            if (next.done) return;
+            const notice = incidentNotice.safeParse(next.value.payload);
+            if (!notice.success) continue;
+            const { action, incident } = notice.data;
+            // BullMQ ids may not contain ':'. The same id from every instance: one job.
+            await jobs
+              .enqueue(defs.incidentTicket, notice.data, { jobId: `incident-ticket-${incident.id}-${action}` })
+              .catch((err: unknown) => logger.warn({ err: (err as Error).message, incidentId: incident.id }, 'could not enqueue the incident ticket job'));
+          }
+        })();
+      },
+      async onStop() {
+        await listener?.return?.();
+      },
+    };
+  },
+});

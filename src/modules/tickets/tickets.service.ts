@@ -1,0 +1,337 @@
+import type { Prisma } from '../../generated/prisma/client.js';
+import type { Clock } from '../../infra/clock.js';
+import type { EventBus } from '../../infra/events.js';
+import type { Logger } from '../../infra/logger.js';
+import type { Database } from '../../infra/prisma.js';
+import { AppError } from '../../lib/errors.js';
+import { assertUuid } from '../../lib/ids.js';
+import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pagination.js';
+import { systemActor, type AuditActor, type AuditRecorder } from '../audit/audit.recorder.js';
+import type { LicenseGuard } from '../licenses/licenses.service.js';
+
+export const TICKET_CREATED = 'ticket:created';
+export const TICKET_UPDATED = 'ticket:updated';
+export const TICKET_DELETED = 'ticket:deleted';
+
+export const TICKET_STATUSES = ['OPEN', 'IN_PROGRESS', 'RESOLVED', 'CLOSED'] as const;
+export type TicketStatus = (typeof TICKET_STATUSES)[number];
+export const TICKET_PRIORITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+export type TicketPriority = (typeof TICKET_PRIORITIES)[number];
+
+export interface TicketCommentRecord {
+  id: string;
+  authorId: string | null;
+  body: string;
+  createdAt: Date;
+}
+
+export interface TicketRecord {
+  id: string;
+  title: string;
+  description: string | null;
+  status: TicketStatus;
+  priority: TicketPriority;
+  assigneeId: string | null;
+  assignee: { id: string; email: string } | null;
+  createdById: string | null;
+  serviceId: string | null;
+  incidentId: string | null;
+  alertIds: string[];
+  /** Opened by the system for an incident of a critical SLA group. */
+  automatic: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  resolvedAt: Date | null;
+  closedAt: Date | null;
+  comments: TicketCommentRecord[];
+}
+
+export interface TicketFilter {
+  status?: TicketStatus | null;
+  priority?: TicketPriority | null;
+  assigneeId?: string | null;
+  serviceId?: string | null;
+  incidentId?: string | null;
+  /** Case-insensitive substring of the title. */
+  search?: string | null;
+}
+
+export interface CreateTicket {
+  title: string;
+  description?: string | null;
+  priority?: TicketPriority | null;
+  serviceId?: string | null;
+  incidentId?: string | null;
+  assigneeId?: string | null;
+  alertIds?: string[] | null;
+}
+
+/** `undefined`: leave as it is; `null` (where allowed): clear it. */
+export interface UpdateTicket {
+  title?: string | null;
+  description?: string | null;
+  status?: TicketStatus | null;
+  priority?: TicketPriority | null;
+  assigneeId?: string | null;
+  serviceId?: string | null;
+  incidentId?: string | null;
+  alertIds?: string[] | null;
+}
+
+/** The automatic ticket's view of an incident (the payload of sla:incident). */
+export interface IncidentNotice {
+  action: 'OPENED' | 'CLOSED';
+  incident: { id: string; serviceId: string; slaGroupId: string | null; startedAt: string | Date; endedAt: string | Date | null };
+}
+
+const include = {
+  assignee: { select: { id: true, email: true } },
+  comments: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+} as const satisfies Prisma.TicketInclude;
+
+type TicketRow = Prisma.TicketGetPayload<{ include: typeof include }>;
+
+function toRecord(r: TicketRow): TicketRecord {
+  const { autoIncidentId, comments, ...rest } = r;
+  return { ...rest, automatic: autoIncidentId !== null, comments: comments.map((c) => ({ id: c.id, authorId: c.authorId, body: c.body, createdAt: c.createdAt })) };
+}
+
+/** The user behind a change, when a person made it (an automatic ticket has no creator). */
+const userOf = (actor: AuditActor) => (actor.type === 'USER' ? actor.id : null);
+
+/** When a status change closes or reopens a ticket, its resolvedAt/closedAt follow. */
+function statusStamps(status: TicketStatus, now: Date) {
+  return {
+    resolvedAt: status === 'RESOLVED' || status === 'CLOSED' ? now : null,
+    closedAt: status === 'CLOSED' ? now : null,
+  };
+}
+
+export function createTicketsService(deps: {
+  db: Database;
+  clock: Clock;
+  events: EventBus;
+  logger: Logger;
+  licenses: LicenseGuard;
+  audit: AuditRecorder;
+  autoIncidentTickets: boolean;
+}) {
+  const { db, clock, licenses } = deps;
+
+  async function publish(type: string, ticket: TicketRecord): Promise<void> {
+    try {
+      await deps.events.publish(type, ticket);
+    } catch (err) {
+      // The change is committed; a Redis hiccup must not turn it into an error for the caller.
+      deps.logger.warn({ err: (err as Error).message, type, ticketId: ticket.id }, 'could not publish a ticket event');
+    }
+  }
+
+  /** Links must point at something that exists; each refusal names its field. */
+  async function checkLinks(input: { serviceId?: string | null; incidentId?: string | null; assigneeId?: string | null }): Promise<void> {
+    const checks: Promise<void>[] = [];
+    if (input.serviceId) {
+      const id = assertUuid(input.serviceId, 'serviceId');
+      checks.push(db.service.count({ where: { id } }).then((n) => void (n || fail('serviceId', `no service with id ${id}`))));
+    }
+    if (input.incidentId) {
+      const id = assertUuid(input.incidentId, 'incidentId');
+      checks.push(db.incident.count({ where: { id } }).then((n) => void (n || fail('incidentId', `no incident with id ${id}`))));
+    }
+    if (input.assigneeId) {
+      const id = assertUuid(input.assigneeId, 'assigneeId');
+      checks.push(db.user.count({ where: { id, disabled: false } }).then((n) => void (n || fail('assigneeId', `no active user with id ${id}`))));
+    }
+    await Promise.all(checks);
+  }
+
+  const fail = (field: string, message: string): never => {
+    throw new AppError('BAD_USER_INPUT', message, { field });
+  };
+
+  async function find(id: string): Promise<TicketRecord> {
+    const row = await db.ticket.findUnique({ where: { id: assertUuid(id) }, include });
+    if (!row) throw new AppError('NOT_FOUND', `no ticket with id ${id}`, { field: 'id' });
+    return toRecord(row);
+  }
+
+  return {
+    async list(filter: TicketFilter | null | undefined, page: PageRequest | null | undefined): Promise<Page<TicketRecord>> {
+      await licenses.require('ticketing');
+      const p = resolvePage(page, ['createdAt', 'updatedAt', 'priority', 'status', 'title'] as const, 'createdAt');
+      const where: Prisma.TicketWhereInput = {
+        ...(filter?.status ? { status: filter.status } : {}),
+        ...(filter?.priority ? { priority: filter.priority } : {}),
+        ...(filter?.assigneeId ? { assigneeId: assertUuid(filter.assigneeId, 'filter.assigneeId') } : {}),
+        ...(filter?.serviceId ? { serviceId: assertUuid(filter.serviceId, 'filter.serviceId') } : {}),
+        ...(filter?.incidentId ? { incidentId: assertUuid(filter.incidentId, 'filter.incidentId') } : {}),
+        ...(filter?.search ? { title: { contains: filter.search, mode: 'insensitive' as const } } : {}),
+      };
+      const [rows, total] = await db.$transaction([
+        db.ticket.findMany({ where, include, orderBy: [{ [p.sort]: p.order }, { id: 'asc' }], skip: p.skip, take: p.take }),
+        db.ticket.count({ where }),
+      ]);
+      return { items: rows.map(toRecord), pageInfo: pageInfo(total, p.page, p.limit) };
+    },
+
+    async get(id: string): Promise<TicketRecord> {
+      await licenses.require('ticketing');
+      return find(id);
+    },
+
+    async create(input: CreateTicket, actor: AuditActor): Promise<TicketRecord> {
+      await licenses.require('ticketing');
+      await checkLinks(input);
+      const now = clock.now();
+      const ticket = await db.$transaction(async (tx) => {
+        const row = toRecord(
+          await tx.ticket.create({
+            data: {
+              title: input.title,
+              description: input.description ?? null,
+              priority: input.priority ?? 'MEDIUM',
+              serviceId: input.serviceId ?? null,
+              incidentId: input.incidentId ?? null,
+              assigneeId: input.assigneeId ?? null,
+              alertIds: input.alertIds ?? [],
+              createdById: userOf(actor),
+              createdAt: now,
+              updatedAt: now,
+            },
+            include,
+          }),
+        );
+        await deps.audit.record(tx, actor, { action: 'ticket.create', resourceType: 'ticket', resourceId: row.id, after: row });
+        return row;
+      });
+      await publish(TICKET_CREATED, ticket);
+      return ticket;
+    },
+
+    async update(id: string, input: UpdateTicket, actor: AuditActor): Promise<TicketRecord> {
+      await licenses.require('ticketing');
+      assertUuid(id);
+      await checkLinks(input);
+      if (input.title === null) fail('title', 'title cannot be cleared');
+      const now = clock.now();
+      const ticket = await db.$transaction(async (tx) => {
+        // Locked, so the before image in the audit log is the one this update replaced.
+        await tx.$queryRaw`SELECT 1 FROM "Ticket" WHERE id = ${id}::uuid FOR UPDATE`;
+        const old = await tx.ticket.findUnique({ where: { id }, include });
+        if (!old) throw new AppError('NOT_FOUND', `no ticket with id ${id}`, { field: 'id' });
+        const status = input.status ?? undefined;
+        const data: Prisma.TicketUncheckedUpdateInput = {
+          ...(input.title != null ? { title: input.title } : {}),
+          ...(input.description !== undefined ? { description: input.description } : {}),
+          ...(status ? { status } : {}),
+          ...(status && status !== old.status ? statusStamps(status, now) : {}),
+          ...(input.priority ? { priority: input.priority } : {}),
+          ...(input.assigneeId !== undefined ? { assigneeId: input.assigneeId } : {}),
+          ...(input.serviceId !== undefined ? { serviceId: input.serviceId } : {}),
+          ...(input.incidentId !== undefined ? { incidentId: input.incidentId } : {}),
+          ...(input.alertIds != null ? { alertIds: input.alertIds } : {}),
+          updatedAt: now,
+        };
+        const row = toRecord(await tx.ticket.update({ where: { id }, data, include }));
+        await deps.audit.record(tx, actor, { action: 'ticket.update', resourceType: 'ticket', resourceId: id, before: toRecord(old), after: row });
+        return row;
+      });
+      await publish(TICKET_UPDATED, ticket);
+      return ticket;
+    },
+
+    async remove(id: string, actor: AuditActor): Promise<boolean> {
+      await licenses.require('ticketing');
+      assertUuid(id);
+      // Only the delete that removed the row announces it: two deletes at once make one event.
+      const gone = await db.$transaction(async (tx) => {
+        const row = await tx.ticket.findUnique({ where: { id }, include });
+        if (!row) return null;
+        const { count } = await tx.ticket.deleteMany({ where: { id } });
+        if (count) await deps.audit.record(tx, actor, { action: 'ticket.delete', resourceType: 'ticket', resourceId: id, before: toRecord(row) });
+        return count ? row : null;
+      });
+      if (!gone) throw new AppError('NOT_FOUND', `no ticket with id ${id}`, { field: 'id' });
+      await publish(TICKET_DELETED, toRecord(gone));
+      return true;
+    },
+
+    async addComment(id: string, body: string, actor: AuditActor): Promise<TicketRecord> {
+      await licenses.require('ticketing');
+      assertUuid(id);
+      const now = clock.now();
+      const row = await db.$transaction(async (tx) => {
+        const { count } = await tx.ticket.updateMany({ where: { id }, data: { updatedAt: now } });
+        if (!count) throw new AppError('NOT_FOUND', `no ticket with id ${id}`, { field: 'id' });
+        const comment = await tx.ticketComment.create({ data: { ticketId: id, authorId: userOf(actor), body, createdAt: now } });
+        await deps.audit.record(tx, actor, { action: 'ticket.comment', resourceType: 'ticket', resourceId: id, after: { commentId: comment.id, body } });
+        return tx.ticket.findUniqueOrThrow({ where: { id }, include });
+      });
+      const ticket = toRecord(row);
+      await publish(TICKET_UPDATED, ticket);
+      return ticket;
+    },
+
+    /**
+     * The automatic ticket of an incident in a `critical` SLA group: opened with the incident,
+     * closed with it. Keyed by the incident (a unique column), so any number of instances or
+     * retries make one ticket; a CLOSED notice that arrives first makes the ticket closed at once.
+     */
+    async onIncident(notice: IncidentNotice): Promise<'created' | 'closed' | 'skipped'> {
+      if (!deps.autoIncidentTickets || !notice.incident.slaGroupId) return 'skipped';
+      if (!(await licenses.has('ticketing'))) return 'skipped';
+      const { incident } = notice;
+      const group = await db.slaGroup.findUnique({ where: { id: incident.slaGroupId! }, select: { tier: true, displayName: true } });
+      if (group?.tier !== 'critical') return 'skipped';
+      const service = await db.service.findUnique({ where: { id: incident.serviceId }, select: { id: true, name: true, nodeId: true } });
+      const now = clock.now();
+      const closed = notice.action === 'CLOSED';
+      const startedAt = new Date(incident.startedAt);
+      const actor = systemActor('tickets.incident');
+      const created = await db.$transaction(async (tx) => {
+        const [row] = await tx.ticket.createManyAndReturn({
+          data: [
+            {
+              title: `Incident: ${service?.name ?? incident.serviceId} is down (${group.displayName})`,
+              description: `Opened automatically: ${service ? `${service.name} on ${service.nodeId}` : `service ${incident.serviceId}`} went down at ${startedAt.toISOString()} in the critical SLA group ${group.displayName}. It closes when the incident does.`,
+              priority: 'CRITICAL',
+              serviceId: service?.id ?? null,
+              incidentId: incident.id,
+              autoIncidentId: incident.id,
+              createdAt: now,
+              updatedAt: now,
+              ...(closed ? { status: 'CLOSED' as const, ...statusStamps('CLOSED', now) } : {}),
+            },
+          ],
+          skipDuplicates: true,
+          select: { id: true },
+        });
+        if (!row) return null;
+        const ticket = await tx.ticket.findUniqueOrThrow({ where: { id: row.id }, include });
+        await deps.audit.record(tx, actor, { action: 'ticket.create', resourceType: 'ticket', resourceId: row.id, after: toRecord(ticket) });
+        return ticket;
+      });
+      if (created) {
+        await publish(TICKET_CREATED, toRecord(created));
+        return 'created';
+      }
+      if (!closed) return 'skipped';
+      // Only the statement that closes it announces it.
+      const row = await db.$transaction(async (tx) => {
+        const { count } = await tx.ticket.updateMany({
+          where: { autoIncidentId: incident.id, status: { not: 'CLOSED' } },
+          data: { status: 'CLOSED', ...statusStamps('CLOSED', now), updatedAt: now },
+        });
+        if (!count) return null;
+        const after = await tx.ticket.findUniqueOrThrow({ where: { autoIncidentId: incident.id }, include });
+        await deps.audit.record(tx, actor, { action: 'ticket.update', resourceType: 'ticket', resourceId: after.id, after: { status: 'CLOSED', closedAt: now } });
+        return after;
+      });
+      if (!row) return 'skipped';
+      await publish(TICKET_UPDATED, toRecord(row));
+      return 'closed';
+    },
+  };
+}
+
+export type TicketsService = ReturnType<typeof createTicketsService>;
