@@ -175,18 +175,26 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
     return rows;
   }
 
-  /** The history of `ids` from instant `t` on, recomputed from the kept reports; returns each service's status now. */
+  /**
+   * The history of `ids` around instant `t`, recomputed from the kept reports. A report at t can only
+   * change the history between the report before it (its context) and the first report after it:
+   * from that one on, statuses and stale instants depend on it and later reports alone. So only that
+   * stretch is rewritten, and replaying a long buffer costs the same per report however much came after.
+   * Returns the status now of the services whose newest report this is (for the others it is unchanged).
+   */
   async function recompute(db: pg.PoolClient, ids: string[], t: Date, now: Date): Promise<Map<string, { status: ServiceStatus; reported: ServiceStatus }>> {
     // The context is the newest report before t, however old: its stale instant may still lie ahead of it.
     const [{ rows: obs }, { rows: before }] = await Promise.all([
-      db.query<{ serviceId: string; observedAt: Date; status: ServiceStatus }>(
-        `(SELECT DISTINCT ON ("serviceId") "serviceId", "observedAt", status FROM "StatusObservation"
+      db.query<{ serviceId: string; observedAt: Date; status: ServiceStatus }>({
+        name: 'opsgraph.ingest.around',
+        text: `(SELECT DISTINCT ON ("serviceId") "serviceId", "observedAt", status FROM "StatusObservation"
             WHERE "serviceId" = ANY($1::uuid[]) AND "observedAt" < $2 ORDER BY "serviceId", "observedAt" DESC)
          UNION ALL
-         (SELECT "serviceId", "observedAt", status FROM "StatusObservation" WHERE "serviceId" = ANY($1::uuid[]) AND "observedAt" >= $2)
+         (SELECT o."serviceId", o."observedAt", o.status FROM unnest($1::uuid[]) AS s(id)
+            CROSS JOIN LATERAL (SELECT * FROM "StatusObservation" x WHERE x."serviceId" = s.id AND x."observedAt" >= $2 ORDER BY x."observedAt" LIMIT 2) o)
          ORDER BY 1, 2`,
-        [ids, t],
-      ),
+        values: [ids, t],
+      }),
       db.query<{ serviceId: string }>(`SELECT DISTINCT "serviceId" FROM "StatusChange" WHERE "serviceId" = ANY($1::uuid[]) AND at < $2`, [ids, t]),
     ]);
     const hadHistory = new Set(before.map((r) => r.serviceId));
@@ -195,28 +203,36 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
 
     const changes: (Change & { serviceId: string })[] = [];
     const current = new Map<string, { status: ServiceStatus; reported: ServiceStatus }>();
+    const stretches: { id: string; after: Date; until: Date | null }[] = [];
     for (const [id, list] of byService) {
       const last = list[0] && list[0].at < t.getTime() ? list[0] : undefined;
       const later = last ? list.slice(1) : list;
+      const next = later[1];
       // Reports older than the replay window are gone; then only the history says whether anything came before.
       const context: Context = last ? { lastAt: last.at, status: last.status } : { lastAt: null, status: hadHistory.has(id) ? 'UNKNOWN' : null };
-      for (const c of changesFrom(later, staleMs, context, now.getTime())) changes.push({ serviceId: id, ...c });
-      const newest = list.at(-1)!;
-      current.set(id, { status: now.getTime() - newest.at > staleMs ? 'UNKNOWN' : newest.status, reported: newest.status });
+      // With a later report, nothing past it changes (and `now` plays no part: that report decides).
+      for (const c of changesFrom(later, staleMs, context, next ? undefined : now.getTime())) if (!next || c.at <= next.at) changes.push({ serviceId: id, ...c });
+      // Everything after the context report is recomputed: its stale marker may fall before t.
+      stretches.push({ id, after: new Date(last ? last.at : t.getTime() - 1), until: next ? new Date(next.at) : null });
+      if (!next) {
+        const newest = later[0]!;
+        current.set(id, { status: now.getTime() - newest.at > staleMs ? 'UNKNOWN' : newest.status, reported: newest.status });
+      }
     }
-    // Everything after the context report is recomputed: its stale marker may fall before t.
     await db.query(
-      `DELETE FROM "StatusChange" c USING unnest($1::uuid[], $2::timestamptz[]) AS f(id, after)
-       WHERE c."serviceId" = f.id AND c.at > f.after`,
-      [[...byService.keys()], [...byService.values()].map((l) => new Date(l[0] && l[0].at < t.getTime() ? l[0].at : t.getTime() - 1))],
+      `DELETE FROM "StatusChange" c USING unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS f(id, after, until)
+       WHERE c."serviceId" = f.id AND c.at > f.after AND (f.until IS NULL OR c.at <= f.until)`,
+      [stretches.map((x) => x.id), stretches.map((x) => x.after), stretches.map((x) => x.until)],
     );
     await insertChanges(db, changes, now);
-    await db.query(
-      `UPDATE "Service" s SET status = c.status, "reportedStatus" = c.reported
-       FROM unnest($1::uuid[], $2::"ServiceStatus"[], $3::"ServiceStatus"[]) AS c(id, status, reported)
-       WHERE s.id = c.id AND (s.status, s."reportedStatus") IS DISTINCT FROM (c.status, c.reported)`,
-      [[...current.keys()], [...current.values()].map((c) => c.status), [...current.values()].map((c) => c.reported)],
-    );
+    if (current.size) {
+      await db.query(
+        `UPDATE "Service" s SET status = c.status, "reportedStatus" = c.reported
+         FROM unnest($1::uuid[], $2::"ServiceStatus"[], $3::"ServiceStatus"[]) AS c(id, status, reported)
+         WHERE s.id = c.id AND (s.status, s."reportedStatus") IS DISTINCT FROM (c.status, c.reported)`,
+        [[...current.keys()], [...current.values()].map((c) => c.status), [...current.values()].map((c) => c.reported)],
+      );
+    }
     return current;
   }
 
@@ -285,8 +301,8 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
         if (late.length) {
           const current = await recompute(db, late.map((r) => r.id), t, now);
           for (const r of late) {
-            const c = current.get(r.id)!;
-            if (c.status !== r.prev_status) {
+            const c = current.get(r.id);
+            if (c && c.status !== r.prev_status) {
               events.push({ service: { ...toServiceRecord(r), status: c.status }, previousStatus: r.prev_status, status: c.status, observedAt: t.toISOString() });
             }
           }
