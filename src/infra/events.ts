@@ -1,4 +1,3 @@
-import { createPubSub, filter, pipe } from '@graphql-yoga/subscription';
 import type { Redis } from 'ioredis';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
@@ -12,6 +11,11 @@ import type { Logger } from './logger.js';
  * in memory. A subscriber is therefore listening as soon as its process is
  * started, with no per-topic SUBSCRIBE round trip that could miss the first event.
  * Payloads travel as JSON: dates arrive as ISO strings.
+ *
+ * Each subscriber gets only the types it asked for, in a buffer of its own: a subscriber that
+ * falls behind (a slow WebSocket client, a burst of thousands of status changes arriving in one
+ * read from Redis) loses its oldest events, logged, instead of holding memory without bound or
+ * failing the process.
  */
 export interface OpsEvent<T = unknown> {
   type: string;
@@ -30,7 +34,8 @@ export interface EventBusHandle extends EventBus {
   close(): Promise<void>;
 }
 
-const LOCAL_TOPIC = 'events';
+/** Events a subscriber may lag behind by before its oldest are dropped. */
+const SUBSCRIBER_BUFFER = 10_000;
 
 export function createEventBus(deps: {
   publisher: Redis;
@@ -40,14 +45,17 @@ export function createEventBus(deps: {
   logger: Logger;
 }): EventBusHandle {
   const channel = `${deps.prefix}:events`;
-  const local = createPubSub<{ [LOCAL_TOPIC]: [OpsEvent] }>();
+  const listeners = new Set<(event: OpsEvent) => void>();
   const onMessage = (from: string, message: string) => {
     if (from !== channel) return;
+    let event: OpsEvent;
     try {
-      local.publish(LOCAL_TOPIC, JSON.parse(message) as OpsEvent);
+      event = JSON.parse(message) as OpsEvent;
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message }, 'dropped an unreadable event');
+      return;
     }
+    for (const listener of listeners) listener(event);
   };
 
   return {
@@ -64,10 +72,50 @@ export function createEventBus(deps: {
       await deps.publisher.publish(channel, JSON.stringify(event));
     },
     subscribe(types) {
-      const source = local.subscribe(LOCAL_TOPIC);
-      if (!types?.length) return source;
-      const wanted = new Set(types);
-      return pipe(source, filter((event: OpsEvent) => wanted.has(event.type)));
+      const wanted = types?.length ? new Set(types) : null;
+      return {
+        [Symbol.asyncIterator](): AsyncIterator<OpsEvent> {
+          const queue: OpsEvent[] = [];
+          let waiting: ((result: IteratorResult<OpsEvent>) => void) | null = null;
+          let closed = false;
+          let dropped = 0;
+          const listener = (event: OpsEvent) => {
+            if (wanted && !wanted.has(event.type)) return;
+            if (waiting) {
+              const resolve = waiting;
+              waiting = null;
+              resolve({ value: event, done: false });
+              return;
+            }
+            if (queue.length >= SUBSCRIBER_BUFFER) {
+              queue.shift();
+              if (dropped++ % 1_000 === 0) deps.logger.warn({ dropped, types: types ?? 'all' }, 'a slow event subscriber lost its oldest events');
+            }
+            queue.push(event);
+          };
+          listeners.add(listener);
+          const finish = (): IteratorResult<OpsEvent> => {
+            closed = true;
+            listeners.delete(listener);
+            queue.length = 0;
+            waiting?.({ value: undefined, done: true });
+            waiting = null;
+            return { value: undefined, done: true };
+          };
+          return {
+            next: () => {
+              if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
+              if (closed) return Promise.resolve({ value: undefined, done: true });
+              return new Promise((resolve) => (waiting = resolve));
+            },
+            return: () => Promise.resolve(finish()),
+            throw: (err: unknown) => {
+              finish();
+              return Promise.reject(err);
+            },
+          };
+        },
+      };
     },
   };
 }

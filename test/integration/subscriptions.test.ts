@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
+import { Redis } from 'ioredis';
 import { OpsEventsDocument, type OpsEventsSubscription } from '../generated/graphql.js';
+import { REDIS_URL } from '../support/env.js';
 import { createTestEnv, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
 
 let env: TestEnv;
@@ -53,6 +55,35 @@ describe('opsEvents across instances', () => {
     expect(onlyAlerts.received[0]?.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(everything.received.map((e) => e.type)).toContain('sla:alert');
     expect(everything.received.find((e) => e.type === 'ticket:created')?.payload).toEqual({ id: 't-1', title: 'disk full' });
+  });
+
+  it('survives a burst larger than a lagging subscriber can hold: it keeps the newest, other types cost it nothing', async () => {
+    // Subscribed and not reading, like a stalled WebSocket client; the internal listeners are there too.
+    const lagging = b.app.events.subscribe(['burst'])[Symbol.asyncIterator]();
+    const quiet = b.app.events.subscribe(['never-sent'])[Symbol.asyncIterator]();
+    // Redis delivers in order: once this one hears the end, B has handed out the whole burst.
+    const end = b.app.events.subscribe(['burst-end'])[Symbol.asyncIterator]().next();
+    const total = 12_000;
+    // One pipeline: the events reach B in a few large reads, thousands in one tick.
+    const redis = new Redis(REDIS_URL);
+    const pipeline = redis.pipeline();
+    const channel = `${env.prefix}:events`;
+    for (let i = 0; i < total; i++) pipeline.publish(channel, JSON.stringify({ type: 'burst', payload: { i }, timestamp: new Date().toISOString() }));
+    await pipeline.exec();
+    await redis.quit();
+    await a.app.events.publish('burst', { i: total });
+    await a.app.events.publish('burst-end', {});
+    await end;
+    const first = await lagging.next();
+    // The 10,000 newest are kept, the oldest dropped.
+    expect((first.value!.payload as { i: number }).i).toBeGreaterThan(total - 10_000);
+    let last = first.value!;
+    for (let n = 1; (last.payload as { i: number }).i < total; n++) last = (await lagging.next()).value!;
+    expect(last.payload).toEqual({ i: total });
+    await Promise.all([lagging.return!(), quiet.return!()]);
+    // B still serves.
+    const res = await fetch(`${b.url}/healthz`);
+    expect(res.status).toBe(200);
   });
 
   it('keeps deployments with different REDIS_PREFIX apart', async () => {
