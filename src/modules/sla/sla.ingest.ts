@@ -3,7 +3,7 @@ import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
 import { inTransaction } from '../../infra/prisma.js';
-import { bucketStart } from '../../lib/sla.js';
+import { availability, bucketStart } from '../../lib/sla.js';
 import type { AuditActor, AuditChange, AuditRecorder } from '../audit/audit.recorder.js';
 import { changesFrom, type Change, type Context, type Observation, type ServiceStatus } from '../../lib/status-history.js';
 import { invalidateRollups } from './sla.rollups.js';
@@ -278,6 +278,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
 
         const live = t.getTime() + staleMs >= now.getTime();
         const appended: (Change & { serviceId: string })[] = [];
+        const incidentsMoved = new Set<string>();
         const late: UpsertRow[] = [];
         for (const r of rows) {
           if (!r.fresh) continue;
@@ -292,7 +293,14 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
           }
           // In order and live: the history only grows at its end.
           const context: Context = first ? { lastAt: null, status: null } : { lastAt: prevSeen!, status: r.prev_reported! };
-          for (const c of changesFrom([{ at: t.getTime(), status }], staleMs, context)) appended.push({ serviceId: r.id, ...c });
+          let before = availability(context.status);
+          for (const c of changesFrom([{ at: t.getTime(), status }], staleMs, context)) {
+            appended.push({ serviceId: r.id, ...c });
+            // Incidents open on entering down and close on entering up; any other change leaves them be.
+            const after = availability(c.status);
+            if (after !== 'NEITHER' && after !== before) incidentsMoved.add(r.id);
+            before = after;
+          }
           if (r.status !== r.prev_status) {
             events.push({ service: toServiceRecord(r), previousStatus: r.prev_status, status: r.status, observedAt: t.toISOString() });
           }
@@ -307,8 +315,8 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
             }
           }
         }
-        // Incidents follow the history of every service whose history just changed.
-        const touched = new Set([...appended.map((c) => c.serviceId), ...late.map((r) => r.id)]);
+        // Incidents follow the history of every service whose up or down state just changed.
+        const touched = new Set([...incidentsMoved, ...late.map((r) => r.id)]);
         // From just before t: the anchor must be the last UP change before the ones written now.
         incidentEvents = await syncIncidents(db, rows.filter((r) => touched.has(r.id)).map((r) => ({ id: r.id, slaGroupId: r.slaGroupId })), new Date(t.getTime() - 1));
         // A report in a closed day changes that day's numbers, even one that adds no change point
