@@ -50,13 +50,19 @@ describe('npm run license -- keygen | issue | activate', () => {
       const keygen = await cli(['keygen', '--out', dir]);
       expect(keygen.stdout).toContain('license-private.pem');
       expect((await stat(path.join(dir, 'license-private.pem'))).mode & 0o777).toBe(0o600);
-      // Refuses to overwrite a key pair (keys it signed would stop verifying).
-      await expect(cli(['keygen', '--out', dir])).rejects.toMatchObject({ code: 2 });
-
-      const issued = await cli(['issue', '--customer', 'CLI Co', '--plugins', 'ticketing,sla', '--days', '30', '--max-services', '10', '--key', path.join(dir, 'license-private.pem')]);
-      const licenseKey = issued.stdout.trim();
+      const key = path.join(dir, 'license-private.pem');
+      // Independent commands at once: each process starts TypeScript from source, which takes seconds.
+      const [overwrite, issued, badPlugin, other] = await Promise.allSettled([
+        cli(['keygen', '--out', dir]),
+        cli(['issue', '--customer', 'CLI Co', '--plugins', 'ticketing,sla', '--days', '30', '--max-services', '10', '--key', key]),
+        cli(['issue', '--customer', 'X', '--plugins', 'billing', '--key', key]),
+        cli(['issue', '--customer', 'CLI Two', '--plugins', 'audit', '--key', key]),
+      ]);
+      // Refuses to overwrite a key pair (keys it signed would stop verifying), and an unknown plugin.
+      expect(overwrite).toMatchObject({ status: 'rejected', reason: { code: 2 } });
+      expect(badPlugin).toMatchObject({ status: 'rejected', reason: { code: 2 } });
+      const licenseKey = (issued as PromiseFulfilledResult<{ stdout: string }>).value.stdout.trim();
       expect(licenseKey.split('.')).toHaveLength(3);
-      await expect(cli(['issue', '--customer', 'X', '--plugins', 'billing', '--key', path.join(dir, 'license-private.pem')])).rejects.toMatchObject({ code: 2 });
 
       const server = await env.startApp({ role: 'api', overrides: { LICENSE_PUBLIC_KEY: path.join(dir, 'license-public.pem') } });
       const res = await postActivate(server, { licenseKey });
@@ -64,8 +70,7 @@ describe('npm run license -- keygen | issue | activate', () => {
 
       // `license activate` writes to the database directly, verified with the same public key.
       const publicPem = await readFile(path.join(dir, 'license-public.pem'), 'utf8');
-      const other = await cli(['issue', '--customer', 'CLI Two', '--plugins', 'audit', '--key', path.join(dir, 'license-private.pem')]);
-      const activated = await cli(['activate', other.stdout.trim()], { DATABASE_URL: env.databaseUrl, REDIS_PREFIX: env.prefix, LICENSE_PUBLIC_KEY: publicPem });
+      const activated = await cli(['activate', (other as PromiseFulfilledResult<{ stdout: string }>).value.stdout.trim()], { DATABASE_URL: env.databaseUrl, REDIS_PREFIX: env.prefix, LICENSE_PUBLIC_KEY: publicPem });
       expect(activated.stdout).toContain('activated: CLI Two');
       const admin = bearer((await login(server.url, ADMIN.email, ADMIN.password)).token);
       await new Promise((r) => setTimeout(r, 100));
@@ -73,6 +78,5 @@ describe('npm run license -- keygen | issue | activate', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    // Five CLI processes, each starting TypeScript from source.
   }, 120_000);
 });

@@ -5,7 +5,7 @@ import { AppError } from '../../lib/errors.js';
 import { assertUuid } from '../../lib/ids.js';
 import { addTotals, bucketStart, buckets, mergeRanges, nextBucket, partition, periodStatus, splitStored, uptime, zeroTotals, type PeriodStatus, type Totals } from '../../lib/sla.js';
 import { TIER_TARGETS, targetUptime } from '../../lib/sla-targets.js';
-import { totalsFromHistory, type MeasuredSubject } from './sla.history.js';
+import { membersOf, timelinesFromHistory, totalsFromHistory, totalsOf, type MeasuredSubject, type Timelines } from './sla.history.js';
 import { membersHash, rollupStates, storedTotals } from './sla.rollups.js';
 
 export type PeriodType = 'FIVE_MINUTES' | 'DAY' | 'MONTH';
@@ -21,6 +21,7 @@ export interface SlaPeriod {
 }
 
 const DAY_MS = 86_400_000;
+const FROZEN_DAYS_KEPT = 3;
 
 /** The current UTC month so far, the month's full length (the budget's base), and the 30-day window. */
 function windows(now: number) {
@@ -45,13 +46,39 @@ const targetOf = (g: { tier: string; targetUptime: unknown } | null) =>
  * job keeps (sla.rollups.ts), the rest (today, a range starting mid-day, days a late report re-opened)
  * from the status history, through the same pure timeline math (lib/sla.ts).
  */
-export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Clock; staleMs: number }) {
+export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Clock; staleMs: number; frozenMs: number }) {
+  /**
+   * The history of a whole UTC day that ended more than `frozenMs` ago (the replay window, staleness
+   * and a sweep) can no longer change: no report may land there. Its timelines are kept per instance
+   * (the last few days asked for), so the partial first day of a 30-day window is read once a day.
+   */
+  const frozenDays = new Map<number, Timelines>();
+  async function frozenTimelines(day: number, members: ReadonlyMap<string, number | null>): Promise<Timelines> {
+    let cached = frozenDays.get(day);
+    if (!cached) {
+      cached = new Map();
+      frozenDays.set(day, cached);
+      for (const old of [...frozenDays.keys()].slice(0, -FROZEN_DAYS_KEPT)) frozenDays.delete(old);
+    }
+    const missing = new Map([...members].filter(([id]) => !cached.has(id)));
+    if (missing.size) for (const [id, t] of await timelinesFromHistory(deps.pool, deps.staleMs, missing, { from: day, to: day + DAY_MS })) cached.set(id, t);
+    return cached;
+  }
+
+  /** Totals of one live stretch: from the frozen-day timelines when it lies in one frozen day, else from history. */
+  async function liveTotals(subjects: readonly Measured[], piece: Range, ranges: readonly Range[], now: number): Promise<Map<string, Totals[]>> {
+    const day = bucketStart(piece.from, 'DAY');
+    if (piece.to <= day + DAY_MS && day + DAY_MS <= now - deps.frozenMs) return totalsOf(subjects, await frozenTimelines(day, membersOf(subjects)), piece, ranges);
+    return totalsFromHistory(deps.pool, deps.staleMs, subjects, piece, ranges);
+  }
+
   /**
    * Totals of each subject in each of `ranges` (sorted, not overlapping); `pooled` adds the subjects
    * up under the key '*'. One read of the rollups, and one read of history per distinct live stretch
    * (usually one: today).
    */
   async function measure(subjects: readonly Measured[], ranges: readonly Range[], pooled = false): Promise<Map<string, Totals[]>> {
+    const now = deps.clock.now().getTime();
     const stretches = new Map<string, { piece: Range; subjects: Measured[] }>();
     for (const s of subjects) {
       for (const piece of mergeRanges(ranges.flatMap((r) => splitStored(r, s.validUntil).live))) {
@@ -63,7 +90,7 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
     const withRollups = subjects.flatMap((s) => (s.validUntil === null ? [] : [{ id: s.id, validUntil: s.validUntil }]));
     const [stored, ...live] = await Promise.all([
       storedTotals(deps.pool, withRollups, ranges, pooled),
-      ...[...stretches.values()].map((x) => totalsFromHistory(deps.pool, deps.staleMs, x.subjects, x.piece, ranges)),
+      ...[...stretches.values()].map((x) => liveTotals(x.subjects, x.piece, ranges, now)),
     ]);
     const out = new Map<string, Totals[]>();
     const add = (key: string, totals: readonly Totals[]) => {

@@ -36,19 +36,24 @@ export interface MeasuredSubject {
   members: readonly { id: string; lastSeen: number | null }[];
 }
 
-/**
- * Totals of each subject in each of `ranges` (sorted, not overlapping) within `piece`, computed from
- * the status history: one read for all subjects, then the pure timeline math of lib/sla.ts.
- */
-export async function totalsFromHistory(db: Queryable, staleMs: number, subjects: readonly MeasuredSubject[], piece: { from: number; to: number }, ranges: readonly { from: number; to: number }[]): Promise<Map<string, Totals[]>> {
-  const members = new Map(subjects.flatMap((s) => s.members.map((m) => [m.id, m.lastSeen] as const)));
+export type Timelines = Map<string, { segments: Segment[]; start: number }>;
+
+/** The timelines of `members` (service id → newest report) over `piece`, from one read of the history. */
+export async function timelinesFromHistory(db: Queryable, staleMs: number, members: ReadonlyMap<string, number | null>, piece: { from: number; to: number }): Promise<Timelines> {
   const changes = await historySince(db, [...members.keys()], new Date(piece.from), new Date(piece.to));
-  const timelines = new Map<string, { segments: Segment[]; start: number }>();
+  const timelines: Timelines = new Map();
   for (const [id, lastSeen] of members) {
     const list = changes.get(id)!;
     const start = Math.min(piece.from, list[0]?.at ?? piece.from);
     timelines.set(id, { segments: timeline(list, { from: start, to: piece.to }, { lastSeen, staleMs }), start });
   }
+  return timelines;
+}
+
+export const membersOf = (subjects: readonly MeasuredSubject[]) => new Map(subjects.flatMap((s) => s.members.map((m) => [m.id, m.lastSeen] as const)));
+
+/** Totals of each subject in each of `ranges` (sorted, not overlapping) within `piece`, from timelines covering it. */
+export function totalsOf(subjects: readonly MeasuredSubject[], timelines: Timelines, piece: { from: number; to: number }, ranges: readonly { from: number; to: number }[]): Map<string, Totals[]> {
   const clipped = ranges.map((r) => ({ from: Math.max(r.from, piece.from), to: Math.min(r.to, piece.to) }));
   const inside = clipped.flatMap((r, i) => (r.to > r.from ? [i] : []));
   const out = new Map<string, Totals[]>();
@@ -61,4 +66,12 @@ export async function totalsFromHistory(db: Queryable, staleMs: number, subjects
     out.set(s.id, totals);
   }
   return out;
+}
+
+/**
+ * Totals of each subject in each of `ranges` (sorted, not overlapping) within `piece`, computed from
+ * the status history: one read for all subjects, then the pure timeline math of lib/sla.ts.
+ */
+export async function totalsFromHistory(db: Queryable, staleMs: number, subjects: readonly MeasuredSubject[], piece: { from: number; to: number }, ranges: readonly { from: number; to: number }[]): Promise<Map<string, Totals[]>> {
+  return totalsOf(subjects, await timelinesFromHistory(db, staleMs, membersOf(subjects), piece), piece, ranges);
 }

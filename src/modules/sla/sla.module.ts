@@ -17,7 +17,9 @@ export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine; 
     const staleMs = config.STALE_AFTER_SECONDS * 1_000;
     const fleet = createFleetService({ db, pool, redis, prefix: config.REDIS_PREFIX, clock, events, logger, audit, staleMs, licenses });
     const ingest = createStatusIngest({ pool, clock, events, logger, audit, staleMs, licenses });
-    const engine = createSlaEngine({ db, pool, clock, staleMs });
+    // After the replay window, staleness and a sweep, a day's history is final.
+    const frozenMs = config.REPORT_REPLAY_HOURS * 3_600_000 + staleMs + config.FLEET_SWEEP_SECONDS * 1_000 + 60_000;
+    const engine = createSlaEngine({ db, pool, clock, staleMs, frozenMs });
     const alerts = createSlaAlerts({ engine, pool, clock, events, logger, licenses });
     const rollups = createRollups({ pool, clock, logger, staleMs });
     return {
