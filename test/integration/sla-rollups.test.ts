@@ -150,3 +150,35 @@ describe('daily rollups', () => {
     expect(await downOn(ledger, '2026-03-01T00:00:00.000Z')).toBe(await downOn(serviceIds[2]!, '2026-03-01T00:00:00.000Z'));
   });
 });
+
+describe('the 30-day window', () => {
+  it('starts to the millisecond inside a day whose history is final: an outage across its start counts from the start on', async () => {
+    const own = await createTestEnv();
+    const edgeClock = new FakeClock(new Date('2026-02-01T00:00:00.000Z'));
+    try {
+      const app = await own.startApp({ role: 'all', clock: edgeClock, overrides });
+      await tokenFor(app, 'VIEWER');
+      await activateTestLicense(app, { now: edgeClock.now(), plugins: ['sla'] });
+      const ag = agent(app, await newAgentKey(app));
+      // 1 February: up, down from 11:00 to 13:00, up again; the last report at midnight, silent after.
+      for (let t = Date.parse('2026-02-01T00:00:00.000Z'); t <= Date.parse('2026-02-02T00:00:00.000Z'); t += STEP) {
+        edgeClock.set(new Date(t));
+        const h = new Date(t).getUTCHours();
+        const status = h >= 11 && h < 13 && new Date(t).getUTCDate() === 1 ? 'MAJOR_OUTAGE' : 'OPERATIONAL';
+        expect((await ag.status({ nodeId: 'org/edge', observedAt: iso(t), services: [{ name: 'edge', status, slaGroup: 'edge' }] })).status).toBe(200);
+      }
+      // 30 days after 1 February 12:00: the window holds 1 h down (12:00–13:00) and 12 h up (13:00 to
+      // stale at 01:00 on the 2nd). The whole days come from rollups, the part of 1 February from that
+      // final day's timelines, read on the first request and kept for the second.
+      edgeClock.set(new Date('2026-03-03T12:00:00.000Z'));
+      await materialize(app);
+      const auth = bearer((await login(app.url, 'viewer@opsgraph.test', 'a-long-enough-password')).token);
+      for (let round = 0; round < 2; round++) {
+        const groups = await gql(app.url, SeedSlaGroupsDocument, {}, auth);
+        expect(groups.data!.slaGroups.find((g) => g.name === 'edge')!.currentUptime).toBeCloseTo((100 * 12) / 13, 9);
+      }
+    } finally {
+      await own.cleanup();
+    }
+  });
+});
