@@ -83,24 +83,43 @@ async function fromRunningTotals(db: Queryable, subjects: readonly { id: string;
   return out;
 }
 
-/** Buckets (a daily or monthly trend): the stored days summed by the database, per bucket. */
+/** Buckets (a daily or monthly trend): the stored days summed by the database per day, then put in their bucket. */
 async function fromDays(db: Queryable, subjects: readonly { id: string; validUntil: number }[], ranges: readonly { from: number; to: number }[], pooled: boolean): Promise<Map<string, Totals[]>> {
   const out = new Map<string, Totals[]>();
-  const { rows } = await db.query<{ subjectId: string | null; i: number; up: string; down: string; incidents: string }>(
-    `SELECT ${pooled ? 'NULL::uuid' : 'x."subjectId"'} AS "subjectId", width_bucket(x.day, $3::timestamptz[]) AS i,
+  // Grouped by the day itself (a hash of a few hundred keys), not by an expression over the buckets.
+  const { rows } = await db.query<{ subjectId: string | null; day: string; up: string; down: string; incidents: string }>(
+    `SELECT ${pooled ? 'NULL::uuid' : 'x."subjectId"'} AS "subjectId", (extract(epoch FROM x.day) * 1000)::bigint AS day,
             sum(x."upMs") AS up, sum(x."downMs") AS down, sum(x.incidents) AS incidents
      FROM unnest($1::uuid[], $2::timestamptz[]) AS s(id, valid)
-     JOIN "SlaRollup" x ON x."subjectId" = s.id AND x.day < s.valid AND x.day >= $5 AND x.day < $6
-     WHERE x.day + interval '1 day' <= ($4::timestamptz[])[width_bucket(x.day, $3::timestamptz[])]
+     JOIN "SlaRollup" x ON x."subjectId" = s.id AND x.day < s.valid AND x.day >= $3 AND x.day < $4
      GROUP BY 1, 2`,
-    [subjects.map((s) => s.id), subjects.map((s) => new Date(s.validUntil)), ranges.map((r) => new Date(r.from)), ranges.map((r) => new Date(r.to)), new Date(ranges[0]!.from), new Date(ranges.at(-1)!.to)],
+    [subjects.map((s) => s.id), subjects.map((s) => new Date(s.validUntil)), new Date(ranges[0]!.from), new Date(ranges.at(-1)!.to)],
   );
   for (const r of rows) {
+    const day = Number(r.day);
+    const i = bucketOf(ranges, day);
+    // A stored day counts only when it lies wholly inside a range (splitStored measures the rest live).
+    if (i < 0 || day < ranges[i]!.from || day + 86_400_000 > ranges[i]!.to) continue;
     const key = r.subjectId ?? '*';
     if (!out.has(key)) out.set(key, ranges.map(() => zeroTotals()));
-    out.get(key)![r.i - 1] = { upMs: Number(r.up), downMs: Number(r.down), incidents: Number(r.incidents) };
+    addTotals(out.get(key)![i]!, { upMs: Number(r.up), downMs: Number(r.down), incidents: Number(r.incidents) });
   }
   return out;
+}
+
+/** The index of the last range starting at or before `t` (ranges sorted), or -1. */
+function bucketOf(ranges: readonly { from: number }[], t: number): number {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (ranges[mid]!.from <= t) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
 }
 
 const BATCH = 500;
