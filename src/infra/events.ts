@@ -46,6 +46,8 @@ export function createEventBus(deps: {
 }): EventBusHandle {
   const channel = `${deps.prefix}:events`;
   const listeners = new Set<(event: OpsEvent) => void>();
+  // Ends every open subscription when the bus closes, so no consumer waits forever.
+  const finishers = new Set<() => unknown>();
   const onMessage = (from: string, message: string) => {
     if (from !== channel) return;
     let event: OpsEvent;
@@ -65,6 +67,7 @@ export function createEventBus(deps: {
     },
     async close() {
       deps.subscriber.off('message', onMessage);
+      for (const finish of [...finishers]) finish();
       if (deps.subscriber.status === 'ready') await deps.subscriber.unsubscribe(channel).catch(() => undefined);
     },
     async publish(type, payload) {
@@ -76,37 +79,35 @@ export function createEventBus(deps: {
       return {
         [Symbol.asyncIterator](): AsyncIterator<OpsEvent> {
           const queue: OpsEvent[] = [];
-          let waiting: ((result: IteratorResult<OpsEvent>) => void) | null = null;
+          // Callers may ask for several events before the first arrives; each gets its own, in order.
+          const waiting: ((result: IteratorResult<OpsEvent>) => void)[] = [];
           let closed = false;
           let dropped = 0;
           const listener = (event: OpsEvent) => {
             if (wanted && !wanted.has(event.type)) return;
-            if (waiting) {
-              const resolve = waiting;
-              waiting = null;
-              resolve({ value: event, done: false });
-              return;
-            }
+            const resolve = waiting.shift();
+            if (resolve) return resolve({ value: event, done: false });
             if (queue.length >= SUBSCRIBER_BUFFER) {
               queue.shift();
               if (dropped++ % 1_000 === 0) deps.logger.warn({ dropped, types: types ?? 'all' }, 'a slow event subscriber lost its oldest events');
             }
             queue.push(event);
           };
-          listeners.add(listener);
           const finish = (): IteratorResult<OpsEvent> => {
             closed = true;
             listeners.delete(listener);
+            finishers.delete(finish);
             queue.length = 0;
-            waiting?.({ value: undefined, done: true });
-            waiting = null;
+            for (const resolve of waiting.splice(0)) resolve({ value: undefined, done: true });
             return { value: undefined, done: true };
           };
+          listeners.add(listener);
+          finishers.add(finish);
           return {
             next: () => {
               if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
               if (closed) return Promise.resolve({ value: undefined, done: true });
-              return new Promise((resolve) => (waiting = resolve));
+              return new Promise((resolve) => waiting.push(resolve));
             },
             return: () => Promise.resolve(finish()),
             throw: (err: unknown) => {

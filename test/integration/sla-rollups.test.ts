@@ -138,6 +138,18 @@ describe('daily rollups', () => {
     expect(await states()).toEqual([...serviceIds, groupId].sort().map((id) => [id, '2026-03-03T00:00:00.000Z']));
   });
 
+  it('a late report for a service without rollups yet starts them at its first day, not at the report', async () => {
+    await sql(`DELETE FROM "SlaRollupState" WHERE "subjectId" = $1`, [serviceIds[1]]);
+    await sql(`DELETE FROM "SlaRollup" WHERE "subjectId" = $1`, [serviceIds[1]]);
+    const ag = agent(api, await newAgentKey(api));
+    expect((await ag.status({ nodeId: NODE, observedAt: '2026-03-02T20:05:00.000Z', services: [{ name: 'svc-1', status: 'DEGRADED' }] })).status).toBe(200);
+    expect(Object.fromEntries(await states())[serviceIds[1]!]).toBe('2026-03-01T00:00:00.000Z');
+    await materialize();
+    const rows = (await sql(`SELECT day, "upMs", "cumUpMs" FROM "SlaRollup" WHERE "subjectId" = $1 ORDER BY day`, [serviceIds[1]])).rows;
+    expect(rows.map((r) => r.day.toISOString())).toEqual(['2026-03-01T00:00:00.000Z', '2026-03-02T00:00:00.000Z']);
+    expect(Number(rows[1]!.cumUpMs)).toBe(Number(rows[0]!.upMs) + Number(rows[1]!.upMs));
+  });
+
   it('a service moving to another group makes both groups recompute from their members', async () => {
     const ag = agent(api, await newAgentKey(api));
     clock.set(new Date(NOW + 60_000));

@@ -157,6 +157,24 @@ describe('automatic incident tickets', () => {
     expect(closed.data!.ticket).toMatchObject({ status: 'CLOSED', automatic: true, closedAt: clock.now().toISOString() });
     await new Promise((r) => setTimeout(r, 300));
     expect(await auto()).toHaveLength(1);
+
+    // A late report at the closing instant says it was still down (the later-declared status wins a
+    // tie): the incident is open again, and so is its ticket.
+    const closedAt = clock.now().toISOString();
+    clock.advance(5_000);
+    expect((await ag.status({ nodeId, observedAt: closedAt, services: [{ name: 'payments-api', status: 'MAJOR_OUTAGE', slaGroup: 'payments' }] })).status).toBe(200);
+    await waitFor(async () => (await a.app.db.prisma.ticket.findUniqueOrThrow({ where: { id: ticket!.id } })).status === 'OPEN', 5_000);
+    expect(await a.app.db.prisma.ticket.findUniqueOrThrow({ where: { id: ticket!.id } })).toMatchObject({ closedAt: null, resolvedAt: null });
+
+    // A late report before its start says it began earlier: the incident as it was is gone (its ticket
+    // closes) and the revised one, starting earlier, gets a ticket of its own.
+    const earlier = new Date(Date.parse(incident.startedAt.toISOString()) - 10_000).toISOString();
+    expect((await ag.status({ nodeId, observedAt: earlier, services: [{ name: 'payments-api', status: 'MAJOR_OUTAGE', slaGroup: 'payments' }] })).status).toBe(200);
+    await waitFor(async () => (await auto()).length === 2, 5_000);
+    await waitFor(async () => (await a.app.db.prisma.ticket.findUniqueOrThrow({ where: { id: ticket!.id } })).status === 'CLOSED', 5_000);
+    const revised = (await auto()).find((t) => t.id !== ticket!.id)!;
+    expect(revised).toMatchObject({ status: 'OPEN', incidentId: (await a.app.db.prisma.incident.findFirstOrThrow({ where: { serviceId: incident.serviceId } })).id });
+    expect((await a.app.db.prisma.incident.findFirstOrThrow({ where: { serviceId: incident.serviceId } })).startedAt.toISOString()).toBe(earlier);
   });
 });
 

@@ -58,8 +58,14 @@ export async function syncIncidents(db: pg.PoolClient, services: readonly { id: 
       if (!record.endedAt && before?.endedAt) events.push({ incident: record, action: 'OPENED' });
     }
   }
-  const gone = stored.filter((r) => !keep.has(r.id)).map((r) => r.id);
-  if (gone.length) await db.query(`DELETE FROM "Incident" WHERE id = ANY($1::uuid[])`, [gone]);
+  // A late report can revise an incident away (its start moved, or it never was): it is announced as
+  // closed, so whatever followed it (an automatic ticket) is closed too; the revised one is announced opened.
+  const groupOf = new Map(services.map((s) => [s.id, s.slaGroupId]));
+  const gone = stored.filter((r) => !keep.has(r.id));
+  for (const r of gone) {
+    events.push({ incident: { id: r.id, serviceId: r.serviceId, slaGroupId: groupOf.get(r.serviceId) ?? null, startedAt: r.startedAt, endedAt: r.endedAt ?? r.startedAt }, action: 'CLOSED' });
+  }
+  if (gone.length) await db.query(`DELETE FROM "Incident" WHERE id = ANY($1::uuid[])`, [gone.map((r) => r.id)]);
   if (upserts.length) {
     await db.query(
       `INSERT INTO "Incident" (id, "serviceId", "startedAt", "endedAt")

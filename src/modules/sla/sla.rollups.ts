@@ -25,9 +25,12 @@ export async function invalidateRollups(db: pg.PoolClient, subjects: readonly { 
   if (!subjects.length) return;
   await db.query({
     name: 'opsgraph.rollups.invalidate',
+    // A subject without a state yet gets one from its first day (this transaction sees the history it
+    // just wrote): its rows must run without a gap from there. A group's is recomputed in full anyway.
     text: `INSERT INTO "SlaRollupState" AS s ("subjectId", scope, "validUntil", seq, "updatedAt")
-       SELECT id, scope, $3::timestamptz, 1, $4::timestamptz FROM unnest($1::uuid[], $2::text[]) AS i(id, scope) ORDER BY id
-       ON CONFLICT ("subjectId") DO UPDATE SET "validUntil" = LEAST(s."validUntil", EXCLUDED."validUntil"), seq = s.seq + 1, "updatedAt" = EXCLUDED."updatedAt"`,
+       SELECT id, scope, LEAST($3::timestamptz, COALESCE((SELECT date_trunc('day', min(c.at), 'UTC') FROM "StatusChange" c WHERE c."serviceId" = i.id), $3::timestamptz)), 1, $4::timestamptz
+       FROM unnest($1::uuid[], $2::text[]) AS i(id, scope) ORDER BY id
+       ON CONFLICT ("subjectId") DO UPDATE SET "validUntil" = LEAST(s."validUntil", $3::timestamptz), seq = s.seq + 1, "updatedAt" = EXCLUDED."updatedAt"`,
     values: [subjects.map((s) => s.id), subjects.map((s) => s.scope), day, now],
   });
 }
@@ -63,10 +66,11 @@ async function fromRunningTotals(db: Queryable, subjects: readonly { id: string;
   if (!bounds.length) return out;
   const { rows } = await db.query<{ subjectId: string; bound: string; up: string; down: string; incidents: number }>({
     name: 'opsgraph.rollups.running',
-    text: `SELECT s.id AS "subjectId", (extract(epoch FROM b.at) * 1000)::bigint AS bound, r."cumUpMs" AS up, r."cumDownMs" AS down, r."cumIncidents" AS incidents
-       FROM unnest($1::uuid[]) AS s(id) CROSS JOIN unnest($2::timestamptz[]) AS b(at)
-       JOIN "SlaRollup" r ON r."subjectId" = s.id AND r.day = b.at - interval '1 day'`,
-    values: [subjects.map((s) => s.id), bounds.map((b) => new Date(b))],
+    text: `SELECT s.id AS "subjectId", (extract(epoch FROM r.day) * 1000)::bigint + ${DAY_MS} AS bound, r."cumUpMs" AS up, r."cumDownMs" AS down, r."cumIncidents" AS incidents
+       FROM unnest($1::uuid[]) AS s(id) CROSS JOIN unnest($2::timestamptz[]) AS b(day)
+       JOIN "SlaRollup" r ON r."subjectId" = s.id AND r.day = b.day`,
+    // The day before each bound, computed here: interval arithmetic would follow the session's time zone.
+    values: [subjects.map((s) => s.id), bounds.map((b) => new Date(b - DAY_MS))],
   });
   const before = new Map(rows.map((r) => [`${r.subjectId}:${r.bound}`, { upMs: Number(r.up), downMs: Number(r.down), incidents: r.incidents }]));
   const cum = (id: string, at: number) => before.get(`${id}:${at}`) ?? zeroTotals();
@@ -99,7 +103,7 @@ async function fromDays(db: Queryable, subjects: readonly { id: string; validUnt
     const day = Number(r.day);
     const i = bucketOf(ranges, day);
     // A stored day counts only when it lies wholly inside a range (splitStored measures the rest live).
-    if (i < 0 || day < ranges[i]!.from || day + 86_400_000 > ranges[i]!.to) continue;
+    if (i < 0 || day < ranges[i]!.from || day + DAY_MS > ranges[i]!.to) continue;
     const key = r.subjectId ?? '*';
     if (!out.has(key)) out.set(key, ranges.map(() => zeroTotals()));
     addTotals(out.get(key)![i]!, { upMs: Number(r.up), downMs: Number(r.down), incidents: Number(r.incidents) });
@@ -123,6 +127,12 @@ function bucketOf(ranges: readonly { from: number }[], t: number): number {
 }
 
 const BATCH = 500;
+const DAY_MS = 86_400_000;
+/**
+ * A day is closed this long after its midnight: a report stamped just before midnight may still be in a
+ * transaction that started before it (or come from an instance whose clock is a little behind).
+ */
+const CLOSE_AFTER_MS = 5 * 60_000;
 const MAX_PASSES = 40;
 
 /**
@@ -211,25 +221,30 @@ export function createRollups(deps: { pool: pg.Pool; clock: Clock; logger: Logge
   return {
     async materialize(): Promise<{ services: number; groups: number; days: number }> {
       const now = deps.clock.now();
-      const today = new Date(bucketStart(now.getTime(), 'DAY'));
+      const today = new Date(bucketStart(now.getTime() - CLOSE_AFTER_MS, 'DAY'));
       // Subjects seen for the first time are exact until the day their history starts.
       await deps.pool.query(
+        // In id order, as ingest inserts them: the two never wait on each other crosswise.
         `INSERT INTO "SlaRollupState" ("subjectId", scope, "validUntil", "updatedAt")
-         SELECT s.id, 'SERVICE', COALESCE(date_trunc('day', (SELECT min(at) FROM "StatusChange" c WHERE c."serviceId" = s.id), 'UTC'), $1::timestamptz), $2::timestamptz
-         FROM "Service" s WHERE NOT EXISTS (SELECT 1 FROM "SlaRollupState" r WHERE r."subjectId" = s.id)
-         UNION ALL
-         SELECT g.id, 'GROUP', $1::timestamptz, $2::timestamptz FROM "SlaGroup" g WHERE NOT EXISTS (SELECT 1 FROM "SlaRollupState" r WHERE r."subjectId" = g.id)
+         SELECT * FROM (
+           SELECT s.id, 'SERVICE', COALESCE(date_trunc('day', (SELECT min(at) FROM "StatusChange" c WHERE c."serviceId" = s.id), 'UTC'), $1::timestamptz), $2::timestamptz
+           FROM "Service" s WHERE NOT EXISTS (SELECT 1 FROM "SlaRollupState" r WHERE r."subjectId" = s.id)
+           UNION ALL
+           SELECT g.id, 'GROUP', $1::timestamptz, $2::timestamptz FROM "SlaGroup" g WHERE NOT EXISTS (SELECT 1 FROM "SlaRollupState" r WHERE r."subjectId" = g.id)
+         ) AS n(id, scope, valid, at) ORDER BY id
          ON CONFLICT ("subjectId") DO NOTHING`,
         [today, now],
       );
       let services = 0;
       let days = 0;
+      const passed = new Set<string>();
       // Late reports can keep re-opening days while this runs; the next run picks those up.
       for (let pass = 0; pass < MAX_PASSES; pass++) {
         const { rows } = await deps.pool.query<{ id: string; validUntil: Date; seq: number; lastSeenAt: Date | null }>(
+          // Those another worker (or a report) took from this run are left to the next run.
           `SELECT r."subjectId" AS id, r."validUntil", r.seq, s."lastSeenAt" FROM "SlaRollupState" r JOIN "Service" s ON s.id = r."subjectId"
-           WHERE r."validUntil" < $1 ORDER BY r."validUntil", r."subjectId" LIMIT ${BATCH}`,
-          [today],
+           WHERE r."validUntil" < $1 AND r."subjectId" <> ALL($2::uuid[]) ORDER BY r."validUntil", r."subjectId" LIMIT ${BATCH}`,
+          [today, [...passed]],
         );
         if (!rows.length) break;
         days += await materializeBatch(
@@ -243,6 +258,7 @@ export function createRollups(deps: { pool: pg.Pool; clock: Clock; logger: Logge
           now,
         );
         services += rows.length;
+        for (const r of rows) passed.add(r.id);
         if (rows.length < BATCH) break;
       }
       // Groups: behind, or computed from other members than they have now (a service joined or left).

@@ -100,9 +100,10 @@ function toRecord(r: TicketRow): TicketRecord {
 const userOf = (actor: AuditActor) => (actor.type === 'USER' ? actor.id : null);
 
 /** When a status change closes or reopens a ticket, its resolvedAt/closedAt follow. */
-function statusStamps(status: TicketStatus, now: Date) {
+function statusStamps(status: TicketStatus, now: Date, resolvedBefore: Date | null = null) {
   return {
-    resolvedAt: status === 'RESOLVED' || status === 'CLOSED' ? now : null,
+    // Closing a resolved ticket keeps when it was resolved.
+    resolvedAt: status === 'RESOLVED' || status === 'CLOSED' ? (status === 'CLOSED' && resolvedBefore ? resolvedBefore : now) : null,
     closedAt: status === 'CLOSED' ? now : null,
   };
 }
@@ -224,7 +225,7 @@ export function createTicketsService(deps: {
           ...(input.title != null ? { title: input.title } : {}),
           ...(input.description !== undefined ? { description: input.description } : {}),
           ...(status ? { status } : {}),
-          ...(status && status !== old.status ? statusStamps(status, now) : {}),
+          ...(status && status !== old.status ? statusStamps(status, now, old.resolvedAt) : {}),
           ...(input.priority ? { priority: input.priority } : {}),
           ...(input.assigneeId !== undefined ? { assigneeId: input.assigneeId } : {}),
           ...(input.serviceId !== undefined ? { serviceId: input.serviceId } : {}),
@@ -277,7 +278,7 @@ export function createTicketsService(deps: {
      * closed with it. Keyed by the incident (a unique column), so any number of instances or
      * retries make one ticket; a CLOSED notice that arrives first makes the ticket closed at once.
      */
-    async onIncident(notice: IncidentNotice): Promise<'created' | 'closed' | 'skipped'> {
+    async onIncident(notice: IncidentNotice): Promise<'created' | 'closed' | 'reopened' | 'skipped'> {
       if (!deps.autoIncidentTickets || !notice.incident.slaGroupId) return 'skipped';
       if (!(await licenses.has('ticketing'))) return 'skipped';
       const { incident } = notice;
@@ -315,7 +316,19 @@ export function createTicketsService(deps: {
         await publish(TICKET_CREATED, toRecord(created));
         return 'created';
       }
-      if (!closed) return 'skipped';
+      if (!closed) {
+        // Re-opened by a late report: its ticket, closed with it, opens again.
+        const reopened = await db.$transaction(async (tx) => {
+          const { count } = await tx.ticket.updateMany({ where: { autoIncidentId: incident.id, status: 'CLOSED' }, data: { status: 'OPEN', resolvedAt: null, closedAt: null, updatedAt: now } });
+          if (!count) return null;
+          const after = await tx.ticket.findUniqueOrThrow({ where: { autoIncidentId: incident.id }, include });
+          await deps.audit.record(tx, actor, { action: 'ticket.update', resourceType: 'ticket', resourceId: after.id, after: { status: 'OPEN' } });
+          return after;
+        });
+        if (!reopened) return 'skipped';
+        await publish(TICKET_UPDATED, toRecord(reopened));
+        return 'reopened';
+      }
       // Only the statement that closes it announces it.
       const row = await db.$transaction(async (tx) => {
         const { count } = await tx.ticket.updateMany({
