@@ -25,6 +25,33 @@ export function incidentId(serviceId: string, startedAt: number): string {
 }
 
 /**
+ * Incidents of services whose history only grew at its end: a service entering down opens one
+ * unless one is open (an UNKNOWN or MAINTENANCE stretch does not close it), a service entering up
+ * closes the open one. One statement, without reading the history; late reports use `syncIncidents`.
+ */
+export async function followIncidents(db: pg.PoolClient, moves: readonly { serviceId: string; slaGroupId: string | null; at: number; enters: 'UP' | 'DOWN' }[]): Promise<IncidentEvent[]> {
+  if (!moves.length) return [];
+  const { rows } = await db.query<{ action: 'OPENED' | 'CLOSED'; id: string; serviceId: string; startedAt: Date; endedAt: Date | null }>({
+    name: 'opsgraph.incidents.follow',
+    text: `WITH moves AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[]) AS m(service_id, at, enters, new_id)),
+       closed AS (
+         UPDATE "Incident" i SET "endedAt" = m.at FROM moves m
+         WHERE m.enters = 'UP' AND i."serviceId" = m.service_id AND i."endedAt" IS NULL
+         RETURNING i.id, i."serviceId", i."startedAt", i."endedAt"),
+       opened AS (
+         INSERT INTO "Incident" (id, "serviceId", "startedAt", "endedAt")
+         SELECT m.new_id, m.service_id, m.at, NULL FROM moves m
+         WHERE m.enters = 'DOWN' AND NOT EXISTS (SELECT 1 FROM "Incident" i WHERE i."serviceId" = m.service_id AND i."endedAt" IS NULL)
+         ON CONFLICT (id) DO NOTHING
+         RETURNING id, "serviceId", "startedAt", "endedAt")
+     SELECT 'CLOSED' AS action, * FROM closed UNION ALL SELECT 'OPENED', * FROM opened`,
+    values: [moves.map((m) => m.serviceId), moves.map((m) => new Date(m.at)), moves.map((m) => m.enters), moves.map((m) => incidentId(m.serviceId, m.at))],
+  });
+  const groups = new Map(moves.map((m) => [m.serviceId, m.slaGroupId]));
+  return rows.map((r) => ({ action: r.action, incident: { id: r.id, serviceId: r.serviceId, slaGroupId: groups.get(r.serviceId) ?? null, startedAt: r.startedAt, endedAt: r.endedAt } }));
+}
+
+/**
  * Brings the stored incidents of `services` in line with their history from `from` on, inside
  * the caller's transaction, and says which opened or closed. Idempotent: a second run with the
  * same history changes nothing.

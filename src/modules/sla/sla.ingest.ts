@@ -9,7 +9,7 @@ import { changesFrom, type Change, type Context, type Observation, type ServiceS
 import { invalidateRollups } from './sla.rollups.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import { admitServices } from './sla.capacity.js';
-import { SLA_INCIDENT, syncIncidents, type IncidentEvent } from './sla.incidents.js';
+import { followIncidents, SLA_INCIDENT, syncIncidents, type IncidentEvent } from './sla.incidents.js';
 import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
 
 export interface StatusReport {
@@ -278,7 +278,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
 
         const live = t.getTime() + staleMs >= now.getTime();
         const appended: (Change & { serviceId: string })[] = [];
-        const incidentsMoved = new Set<string>();
+        const moves: { serviceId: string; slaGroupId: string | null; at: number; enters: 'UP' | 'DOWN' }[] = [];
         const late: UpsertRow[] = [];
         for (const r of rows) {
           if (!r.fresh) continue;
@@ -298,8 +298,8 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
             appended.push({ serviceId: r.id, ...c });
             // Incidents open on entering down and close on entering up; any other change leaves them be.
             const after = availability(c.status);
-            if (after !== 'NEITHER' && after !== before) incidentsMoved.add(r.id);
-            before = after;
+            if (after !== 'NEITHER' && after !== before) moves.push({ serviceId: r.id, slaGroupId: r.slaGroupId, at: c.at, enters: after });
+            if (after !== 'NEITHER') before = after;
           }
           if (r.status !== r.prev_status) {
             events.push({ service: toServiceRecord(r), previousStatus: r.prev_status, status: r.status, observedAt: t.toISOString() });
@@ -315,10 +315,12 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
             }
           }
         }
-        // Incidents follow the history of every service whose up or down state just changed.
-        const touched = new Set([...incidentsMoved, ...late.map((r) => r.id)]);
-        // From just before t: the anchor must be the last UP change before the ones written now.
-        incidentEvents = await syncIncidents(db, rows.filter((r) => touched.has(r.id)).map((r) => ({ id: r.id, slaGroupId: r.slaGroupId })), new Date(t.getTime() - 1));
+        // Incidents follow the history: appended changes move them directly; late reports re-derive
+        // them from just before t (the anchor must be the last UP change before the ones written now).
+        incidentEvents = [
+          ...(await followIncidents(db, moves)),
+          ...(await syncIncidents(db, late.map((r) => ({ id: r.id, slaGroupId: r.slaGroupId })), new Date(t.getTime() - 1))),
+        ];
         // A report in a closed day changes that day's numbers, even one that adds no change point
         // (it moves the instant its service goes stale): its rollups are recomputed from that day.
         const today = bucketStart(now.getTime(), 'DAY');
