@@ -2,25 +2,13 @@ import type pg from 'pg';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/prisma.js';
-import { linkIsSound, type ChainCursor } from '../../lib/audit-chain.js';
+import { linkIsSound, type ChainCursor, type ChainedContent } from '../../lib/audit-chain.js';
 import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pagination.js';
 import type { AuditActorType } from './audit.recorder.js';
 
-export interface AuditEntryRecord {
-  id: string;
-  /** Position in the chain, as a decimal string (PostgreSQL bigint). */
-  seq: string;
-  at: Date;
+/** An entry as stored: what its hash covers, and the hash. */
+export interface AuditEntryRecord extends ChainedContent {
   actorType: AuditActorType;
-  actorId: string | null;
-  action: string;
-  resourceType: string;
-  resourceId: string | null;
-  before: unknown;
-  after: unknown;
-  ip: string | null;
-  requestId: string | null;
-  prevHash: string;
   hash: string;
 }
 
