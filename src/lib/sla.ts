@@ -230,7 +230,7 @@ export function groupSegments(members: readonly Segment[][], range: { from: numb
   return groupTimeline(members, range).map((s) => ({ from: s.from, to: s.to, status: s.state === 'UP' ? 'OPERATIONAL' : s.state === 'DOWN' ? 'MAJOR_OUTAGE' : null }));
 }
 
-const DAY = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /**
  * Which part of `range` the daily rollups answer and which part must be computed from history,
@@ -238,8 +238,8 @@ const DAY = 86_400_000;
  * Rollups cover whole days only, so a range starting or ending inside a day has that part live.
  */
 export function splitStored(range: { from: number; to: number }, validUntil: number | null): { stored: { from: number; to: number } | null; live: { from: number; to: number }[] } {
-  const first = Math.ceil(range.from / DAY) * DAY;
-  const end = validUntil === null ? first : Math.min(Math.floor(range.to / DAY) * DAY, validUntil);
+  const first = Math.ceil(range.from / DAY_MS) * DAY_MS;
+  const end = validUntil === null ? first : Math.min(Math.floor(range.to / DAY_MS) * DAY_MS, validUntil);
   if (end <= first) return { stored: null, live: range.to > range.from ? [range] : [] };
   const live: { from: number; to: number }[] = [];
   if (range.from < first) live.push({ from: range.from, to: first });

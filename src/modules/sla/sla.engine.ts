@@ -3,7 +3,7 @@ import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
 import { assertUuid } from '../../lib/ids.js';
-import { addTotals, bucketStart, buckets, mergeRanges, nextBucket, partition, periodStatus, splitStored, uptime, zeroTotals, type PeriodStatus, type Totals } from '../../lib/sla.js';
+import { addTotals, bucketStart, buckets, DAY_MS, mergeRanges, nextBucket, partition, periodStatus, splitStored, uptime, zeroTotals, type PeriodStatus, type Totals } from '../../lib/sla.js';
 import { TIER_TARGETS, targetUptime } from '../../lib/sla-targets.js';
 import { membersOf, timelinesFromHistory, totalsFromHistory, totalsOf, type MeasuredSubject, type Timelines } from './sla.history.js';
 import { membersHash, rollupStates, storedTotals } from './sla.rollups.js';
@@ -20,7 +20,6 @@ export interface SlaPeriod {
   status: PeriodStatus;
 }
 
-const DAY_MS = 86_400_000;
 const FROZEN_DAYS_KEPT = 3;
 
 /** The current UTC month so far, the month's full length (the budget's base), and the 30-day window. */
@@ -92,15 +91,10 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
       storedTotals(deps.pool, withRollups, ranges, pooled),
       ...[...stretches.values()].map((x) => liveTotals(x.subjects, x.piece, ranges, now)),
     ]);
-    const out = new Map<string, Totals[]>();
-    const add = (key: string, totals: readonly Totals[]) => {
-      if (!out.has(key)) out.set(key, ranges.map(() => zeroTotals()));
-      out.get(key)!.forEach((t, i) => addTotals(t, totals[i]!));
-    };
-    if (pooled) out.set('*', ranges.map(() => zeroTotals()));
-    for (const s of subjects) if (!pooled) out.set(s.id, ranges.map(() => zeroTotals()));
+    const out = new Map((pooled ? ['*'] : subjects.map((s) => s.id)).map((key) => [key, ranges.map(() => zeroTotals())]));
+    const add = (key: string, totals: readonly Totals[]) => out.get(pooled ? '*' : key)!.forEach((t, i) => addTotals(t, totals[i]!));
     for (const [key, totals] of stored) add(key, totals);
-    for (const part of live) for (const [id, totals] of part) add(pooled ? '*' : id, totals);
+    for (const part of live) for (const [id, totals] of part) add(id, totals);
     return out;
   }
 
@@ -150,6 +144,15 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
     };
   }
 
+  /** Totals of each subject over the current month so far and over the last 30 days, each window measured once. */
+  async function monthAndLast30(subjects: readonly Measured[]) {
+    const w = windows(deps.clock.now().getTime());
+    const { pieces, parts } = partition([w.month, w.last30]);
+    const totals = await measure(subjects, pieces);
+    const sum = (id: string, idx: number[]) => idx.reduce((t, i) => addTotals(t, totals.get(id)![i]!), zeroTotals());
+    return { monthMs: w.monthMs, of: (id: string) => ({ month: sum(id, parts[0]!), last30: sum(id, parts[1]!) }) };
+  }
+
   /** Buckets of `type` from `from` to now (the last one still open), measured up to now. */
   async function series(subjects: readonly Measured[], from: number, type: PeriodType, target: number, pooled = false): Promise<SlaPeriod[]> {
     const now = deps.clock.now().getTime();
@@ -194,12 +197,10 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
 
     /** `status` (current UTC month) and `currentUptime` (last 30 days) of groups, as the caller loaded them: no second read. */
     async groupNumbers(groups: { id: string; targetUptime: number; services: { id: string; lastSeenAt: Date | null }[] }[]): Promise<Map<string, { status: PeriodStatus; currentUptime: number | null }>> {
-      const w = windows(deps.clock.now().getTime());
-      const { pieces, parts } = partition([w.month, w.last30]);
-      const totals = await measure(await groupSubjects(groups), pieces);
+      const numbers = await monthAndLast30(await groupSubjects(groups));
       return new Map(groups.map((g) => {
-        const [month, last30] = parts.map((idx) => idx.reduce((sum, i) => addTotals(sum, totals.get(g.id)![i]!), zeroTotals()));
-        return [g.id, { status: periodStatus(month!, w.monthMs, g.targetUptime).status, currentUptime: uptime(last30!) }];
+        const { month, last30 } = numbers.of(g.id);
+        return [g.id, { status: periodStatus(month, numbers.monthMs, g.targetUptime).status, currentUptime: uptime(last30) }];
       }));
     },
 
@@ -226,16 +227,14 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
     },
 
     async dashboardStats(): Promise<{ totalServices: number; servicesWithSla: number; metCount: number; atRiskCount: number; breachedCount: number; averageUptime: number | null }> {
-      const w = windows(deps.clock.now().getTime());
-      const { pieces, parts } = partition([w.month, w.last30]);
       const [totalServices, services] = await Promise.all([deps.db.service.count(), loadServices({ grouped: true })]);
-      const totals = await measure(services, pieces);
+      const numbers = await monthAndLast30(services);
       const count = { MET: 0, AT_RISK: 0, BREACHED: 0, NO_DATA: 0 };
       const uptimes: number[] = [];
       for (const s of services) {
-        const [month, last30] = parts.map((idx) => idx.reduce((sum, i) => addTotals(sum, totals.get(s.id)![i]!), zeroTotals()));
-        count[periodStatus(month!, w.monthMs, s.target).status]++;
-        const u = uptime(last30!);
+        const { month, last30 } = numbers.of(s.id);
+        count[periodStatus(month, numbers.monthMs, s.target).status]++;
+        const u = uptime(last30);
         if (u !== null) uptimes.push(u);
       }
       return {

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Clock } from '../../infra/clock.js';
 import type { Logger } from '../../infra/logger.js';
 import { inTransaction } from '../../infra/prisma.js';
-import { addTotals, bucketStart, buckets, splitStored, zeroTotals, type Totals } from '../../lib/sla.js';
+import { addTotals, bucketStart, buckets, DAY_MS, splitStored, zeroTotals, type Totals } from '../../lib/sla.js';
 import { totalsFromHistory, type MeasuredSubject } from './sla.history.js';
 
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
@@ -127,7 +127,6 @@ function bucketOf(ranges: readonly { from: number }[], t: number): number {
 }
 
 const BATCH = 500;
-const DAY_MS = 86_400_000;
 /**
  * A day is closed this long after its midnight: a report stamped just before midnight may still be in a
  * transaction that started before it (or come from an instance whose clock is a little behind).
