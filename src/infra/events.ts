@@ -27,6 +27,11 @@ export interface EventBus {
   publish<T>(type: string, payload: T): Promise<void>;
   /** Events of the given types (all when `types` is empty or absent), from every instance. */
   subscribe(types?: readonly string[]): AsyncIterable<OpsEvent>;
+  /**
+   * Calls `handler` for each event of `types`, one at a time, in the background, until `stop`; a
+   * handler that throws is logged and the next event still comes.
+   */
+  listen(types: readonly string[], handler: (event: OpsEvent) => unknown): { stop(): Promise<void> };
 }
 
 export interface EventBusHandle extends EventBus {
@@ -60,7 +65,7 @@ export function createEventBus(deps: {
     for (const listener of listeners) listener(event);
   };
 
-  return {
+  const bus: EventBusHandle = {
     async start() {
       deps.subscriber.on('message', onMessage);
       await deps.subscriber.subscribe(channel);
@@ -73,6 +78,19 @@ export function createEventBus(deps: {
     async publish(type, payload) {
       const event: OpsEvent = { type, payload, timestamp: deps.clock.now().toISOString() };
       await deps.publisher.publish(channel, JSON.stringify(event));
+    },
+    listen(types, handler) {
+      const it = bus.subscribe(types)[Symbol.asyncIterator]();
+      void (async () => {
+        for (let next = await it.next(); !next.done; next = await it.next()) {
+          try {
+            await handler(next.value);
+          } catch (err) {
+            deps.logger.warn({ err: (err as Error).message, type: next.value.type }, 'an event listener failed');
+          }
+        }
+      })();
+      return { stop: async () => void (await it.return?.()) };
     },
     subscribe(types) {
       const wanted = types?.length ? new Set(types) : null;
@@ -119,4 +137,5 @@ export function createEventBus(deps: {
       };
     },
   };
+  return bus;
 }

@@ -104,7 +104,7 @@ export function createLicenseService(deps: {
 
   // Measured on the monotonic clock: the cache is about this process's freshness, not domain time.
   let cache: { at: number; value: Promise<LicenseRecord | null> } | undefined;
-  let listener: AsyncIterator<unknown> | undefined;
+  let listener: { stop(): Promise<void> } | undefined;
 
   async function read(): Promise<LicenseRecord | null> {
     const row = await db.license.findFirst({ orderBy: { seq: 'desc' } });
@@ -291,20 +291,11 @@ export function createLicenseService(deps: {
 
     /** Drops the cached license whenever any instance announces a change. */
     start(): void {
-      if (listener) return;
-      const it = deps.events.subscribe([LICENSE_UPDATED])[Symbol.asyncIterator]();
-      listener = it;
-      void (async () => {
-        for (;;) {
-          const next = await it.next();
-          if (next.done) return;
-          cache = undefined;
-        }
-      })().catch((err: unknown) => deps.logger.warn({ err: (err as Error).message }, 'license listener stopped'));
+      listener ??= deps.events.listen([LICENSE_UPDATED], () => void (cache = undefined));
     },
 
     async stop(): Promise<void> {
-      await listener?.return?.();
+      await listener?.stop();
       listener = undefined;
     },
   };

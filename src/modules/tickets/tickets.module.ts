@@ -16,31 +16,25 @@ export const ticketsModule = defineModule<{ tickets: TicketsService; licenses: L
   create({ db, clock, events, logger, licenses, audit, jobs, config }) {
     const tickets = createTicketsService({ db, clock, events, logger, licenses, audit, autoIncidentTickets: config.AUTO_INCIDENT_TICKETS });
     const defs = ticketJobs(tickets);
-    let listener: AsyncIterator<{ payload: unknown; timestamp: string }> | undefined;
+    let listener: { stop(): Promise<void> } | undefined;
     return {
       services: { tickets, licenses },
       jobs: Object.values(defs),
       async onStart() {
         if (!config.AUTO_INCIDENT_TICKETS) return;
-        const it = events.subscribe([SLA_INCIDENT])[Symbol.asyncIterator]();
-        listener = it;
-        void (async () => {
-          for (;;) {
-            const next = await it.next();
-            if (next.done) return;
-            const notice = incidentNotice.safeParse(next.value.payload);
-            if (!notice.success) continue;
-            const { action, incident } = notice.data;
-            // BullMQ ids may not contain ':'. The same id from every instance (the event's own instant
-            // included): one job per event, and a later close or re-open of the same incident is a new one.
-            await jobs
-              .enqueue(defs.incidentTicket, notice.data, { jobId: `incident-ticket-${incident.id}-${action}-${Date.parse(next.value.timestamp)}` })
-              .catch((err: unknown) => logger.warn({ err: (err as Error).message, incidentId: incident.id }, 'could not enqueue the incident ticket job'));
-          }
-        })();
+        listener = events.listen([SLA_INCIDENT], async (event) => {
+          const notice = incidentNotice.safeParse(event.payload);
+          if (!notice.success) return;
+          const { action, incident } = notice.data;
+          // BullMQ ids may not contain ':'. The same id from every instance (the event's own instant
+          // included): one job per event, and a later close or re-open of the same incident is a new one.
+          await jobs
+            .enqueue(defs.incidentTicket, notice.data, { jobId: `incident-ticket-${incident.id}-${action}-${Date.parse(event.timestamp)}` })
+            .catch((err: unknown) => logger.warn({ err: (err as Error).message, incidentId: incident.id }, 'could not enqueue the incident ticket job'));
+        });
       },
       async onStop() {
-        await listener?.return?.();
+        await listener?.stop();
       },
     };
   },
