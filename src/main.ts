@@ -11,6 +11,7 @@ import { flushLogger } from './infra/logger.js';
 import { systemActor } from './modules/audit/audit.recorder.js';
 import { AppError } from './lib/errors.js';
 import { DependencyUnavailableError, preparePostgres, probeRedis } from './infra/preflight.js';
+import { isLoopback, runDemo } from './cli/demo.js';
 import { generateLicenseKeyPair, issueLicense, PLUGINS } from './modules/licenses/licenses.keys.js';
 
 const PREFLIGHT_TIMEOUT_MS = 4_000;
@@ -31,6 +32,18 @@ function fail(err: unknown): never {
   }
   process.stderr.write(`opsgraph: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
+}
+
+/** Creates a key straight in the configured database, audited as the CLI. */
+async function createApiKey(input: { name: string; nodeId: string | null; scopes: string[] }) {
+  const config = loadConfig();
+  await migrate(config.DATABASE_URL);
+  const app = await createApp({ ...config, LOG_LEVEL: 'warn' });
+  try {
+    return await app.auth.apiKeys.create(input, systemActor('cli'));
+  } finally {
+    await app.stop();
+  }
 }
 
 async function migrate(databaseUrl: string): Promise<string[]> {
@@ -120,15 +133,44 @@ apikey
   .option('--node <nodeId>', 'bind the key to one node: it may only report for that node')
   .option('--scopes <list>', 'comma-separated scopes', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
   .action(async ({ name, node, scopes }: { name: string; node?: string; scopes?: string[] }) => {
-    const config = loadConfig();
-    await migrate(config.DATABASE_URL);
-    const app = await createApp({ ...config, LOG_LEVEL: 'warn' });
+    const { apiKey, secret } = await createApiKey({ name, nodeId: node ?? null, scopes: scopes ?? [] });
+    process.stdout.write(`created API key ${apiKey.id} (${apiKey.name}${apiKey.nodeId ? `, node ${apiKey.nodeId}` : ''})\n${secret}\n`);
+    process.exit(0);
+  });
+
+program
+  .command('demo')
+  .description('run a simulated fleet against a running server: statuses with occasional outages, heartbeats and backup reports')
+  .option('--url <url>', 'the server', 'http://127.0.0.1:3000')
+  .option('--minutes <n>', 'stop after this long', '10')
+  .option('--interval <seconds>', 'seconds between reports', '5')
+  .option('--seed <n>', 'seed of the random outages', String(Date.now() % 100_000))
+  .option('--api-key <key>', 'an API key with the operator and backup scopes (default: create one in the configured database)')
+  .option('--allow-remote', 'allow a server that is not on this machine')
+  .action(async (o: { url: string; minutes: string; interval: string; seed: string; apiKey?: string; allowRemote?: boolean }) => {
+    let url: URL;
     try {
-      const { apiKey, secret } = await app.auth.apiKeys.create({ name, nodeId: node ?? null, scopes: scopes ?? [] }, systemActor('cli'));
-      process.stdout.write(`created API key ${apiKey.id} (${apiKey.name}${apiKey.nodeId ? `, node ${apiKey.nodeId}` : ''})\n${secret}\n`);
-    } finally {
-      await app.stop();
+      url = new URL(o.url);
+    } catch {
+      throw new CliError(`--url: not a URL: ${o.url}`);
     }
+    if (!o.allowRemote && !isLoopback(url)) throw new CliError(`--url: ${url.host} is not this machine; pass --allow-remote to write a demo fleet into it`);
+    const minutes = Number(o.minutes);
+    if (!Number.isFinite(minutes) || minutes <= 0 || minutes > 1_440) throw new CliError('--minutes: a number above 0 and at most 1440');
+    const interval = Number(o.interval);
+    if (!Number.isFinite(interval) || interval < 1 || interval > 300) throw new CliError('--interval: seconds from 1 to 300');
+    const seed = Number(o.seed);
+    if (!Number.isInteger(seed)) throw new CliError('--seed: a whole number');
+    let key = o.apiKey;
+    if (!key) {
+      const created = await createApiKey({ name: 'demo fleet', nodeId: null, scopes: ['operator', 'backup'] });
+      key = created.secret;
+      process.stdout.write(`demo: created API key ${created.apiKey.id} ("demo fleet"; revoke it with revokeApiKey when done)\n`);
+    }
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    await runDemo({ url: url.origin, apiKey: key, minutes, intervalSeconds: interval, seed, signal: stop.signal, log: (line) => process.stdout.write(`${line}\n`) });
     process.exit(0);
   });
 
