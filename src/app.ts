@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { systemClock, type Clock } from './infra/clock.js';
 import { createEventBus, type EventBusHandle } from './infra/events.js';
 import { JobRegistry } from './infra/jobs.js';
@@ -43,6 +43,18 @@ export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersM
 export type Role = 'api' | 'worker' | 'all';
 export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
 
+/** What a graceful stop drained, for the log line that ends a process. */
+export interface StopSummary {
+  ms: number;
+  inFlightRequests: number;
+  /** Requests still running at the deadline, whose connections were cut. */
+  requestsCut: boolean;
+  webSockets: number;
+  workers: number;
+  /** Workers whose jobs did not finish in time. */
+  jobsCut: boolean;
+}
+
 export interface AppOptions {
   clock?: Clock;
   logger?: Logger;
@@ -65,7 +77,7 @@ export interface App {
   /** Starts the role; resolves with the HTTP base URL for API roles. */
   start(role: Role): Promise<{ url?: string }>;
   /** Graceful stop: stop accepting, drain HTTP, close WebSockets, let workers finish, close connections. */
-  stop(): Promise<void>;
+  stop(): Promise<StopSummary>;
 }
 
 /** The composition root: builds infrastructure once and hands it to every module. */
@@ -121,7 +133,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   let http: Server | undefined;
   let graphql: GraphQLServer | undefined;
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<StopSummary> | undefined;
+  let activeRequests = 0;
 
   async function startApi(): Promise<string> {
     await events.start();
@@ -143,29 +156,47 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       extras,
     });
     http = createServer(app);
+    // Counted so that shutdown can say what it drained.
+    http.on('request', (_req, res) => {
+      activeRequests++;
+      res.once('close', () => activeRequests--);
+    });
     // Slightly above a typical load balancer's idle timeout, so the balancer closes first.
     http.keepAliveTimeout = 65_000;
-    graphql.attachWebSocket(http);
     await new Promise<void>((resolve, reject) => {
-      http!.once('error', reject);
+      http!.once('error', (err: NodeJS.ErrnoException) => {
+        // What a person can fix gets one line, not a stack (see main.ts).
+        if (err.code === 'EADDRINUSE') reject(new ConfigError(`port ${config.PORT} is in use on ${config.HOST}; set PORT or stop the other process`));
+        else if (err.code === 'EACCES') reject(new ConfigError(`port ${config.PORT} needs privileges; set PORT to 1024 or above`));
+        else reject(err);
+      });
       http!.listen(config.PORT, config.HOST, () => resolve());
     });
+    // Attached once listening: a port in use is then one clear error, not also the WebSocket server's.
+    graphql.attachWebSocket(http);
     const { port } = http.address() as AddressInfo;
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
     return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
-  async function drainHttp(deadline: number): Promise<void> {
-    if (!http) return;
+  /** Stops accepting, lets in-flight requests finish until `deadline`, then cuts what is left. */
+  async function drainHttp(deadline: number): Promise<{ inFlight: number; cut: boolean }> {
+    if (!http) return { inFlight: 0, cut: false };
     const server = http;
+    const inFlight = activeRequests;
+    let cut = false;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     // Keep-alive sockets that go idle after their in-flight request are closed as they free up.
     const sweep = setInterval(() => server.closeIdleConnections(), 100);
-    const timer = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(() => {
+      cut = true;
+      server.closeAllConnections();
+    }, Math.max(0, deadline - Date.now()));
     await closed;
     clearInterval(sweep);
     clearTimeout(timer);
+    return { inFlight, cut };
   }
 
   return {
@@ -190,14 +221,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
     stop() {
       stopping ??= (async () => {
-        const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
+        const started = Date.now();
+        const deadline = started + config.SHUTDOWN_TIMEOUT_MS;
         await Promise.all([licenses.stop(), ...[...built.values()].map((m) => m.onStop?.())]);
-        await Promise.all([
-          Promise.all([drainHttp(deadline - 1_000), graphql?.closeWebSockets()]).then(() => graphql?.stop()),
+        const [[http, webSockets], workers] = await Promise.all([
+          Promise.all([drainHttp(deadline - 1_000), graphql?.closeWebSockets() ?? 0]).then(async (r) => (await graphql?.stop(), r)),
           jobs.close(Math.max(1_000, deadline - Date.now() - 1_000)),
         ]);
         await events.close();
         await Promise.all([closeRedis(redis), ...blocking.map(closeRedis), db.close()]);
+        return { ms: Date.now() - started, inFlightRequests: http.inFlight, requestsCut: http.cut, webSockets, workers: workers.workers, jobsCut: workers.forced };
       })();
       return stopping;
     },

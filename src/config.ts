@@ -18,7 +18,7 @@ export const configSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
     .default('postgresql://postgres@127.0.0.1:5432/opsgraph'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
-  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
@@ -46,29 +46,29 @@ export const configSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default('opsgraph-api'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
-  ADMIN_EMAIL: z.string().email().optional(),
+  ADMIN_EMAIL: z.string().email().default('admin@opsgraph.local'),
   ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
-  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
-  LOGIN_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  LOGIN_LOCKOUT_MINUTES: z.coerce.number().int().min(1).max(1_440).default(15),
   SECURITY_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
   /** Audit entries older than this are pruned daily (oldest first, keeping the chain verifiable); 0 keeps them forever. */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365),
 
-  RATE_LIMIT_STANDARD: z.coerce.number().int().min(1).default(100),
-  RATE_LIMIT_METRICS_QUERY: z.coerce.number().int().min(1).default(30),
-  RATE_LIMIT_BACKUP_OPS: z.coerce.number().int().min(1).default(5),
-  RATE_LIMIT_AGENT: z.coerce.number().int().min(1).default(600),
-  RATE_LIMIT_GRAPHQL: z.coerce.number().int().min(1).default(1000),
-  RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(1).default(20),
+  RATE_LIMIT_STANDARD: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  RATE_LIMIT_METRICS_QUERY: z.coerce.number().int().min(1).max(1_000_000).default(30),
+  RATE_LIMIT_BACKUP_OPS: z.coerce.number().int().min(1).max(1_000_000).default(5),
+  RATE_LIMIT_AGENT: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  RATE_LIMIT_GRAPHQL: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(1).max(1_000_000).default(20),
 
   /** Defaults to on, except when NODE_ENV=production. */
   GRAPHQL_INTROSPECTION: bool.optional(),
-  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).default(15), // the standard introspection query is 15 deep
-  GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5_000),
-  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).default(30),
-  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
-  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).default(3_000),
-  WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).default(20),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(15), // the standard introspection query is 15 deep
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(10).max(1_000_000).default(5_000),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(1_000).default(30),
+  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1_000).default(50),
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(3_000),
+  WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1_000).default(20),
 
   /** A reported status holds this long without a new report; then the service is UNKNOWN. */
   STALE_AFTER_SECONDS: z.coerce.number().int().min(10).max(86_400).default(90),
@@ -97,9 +97,6 @@ export const configSchema = z.object({
   } catch (err) {
     if (!(err instanceof LicenseKeyConfigError)) throw err;
     ctx.addIssue({ code: 'custom', path: ['LICENSE_PUBLIC_KEY'], message: err.message.replace(/^LICENSE_PUBLIC_KEY: /, '') });
-  }
-  if (c.ADMIN_PASSWORD && !c.ADMIN_EMAIL) {
-    ctx.addIssue({ code: 'custom', path: ['ADMIN_EMAIL'], message: 'required with ADMIN_PASSWORD' });
   }
 });
 

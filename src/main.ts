@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from './config.js';
 import { createApp, modules, ROLES, type Role } from './app.js';
@@ -15,6 +17,7 @@ import { isLoopback, runDemo } from './cli/demo.js';
 import { generateLicenseKeyPair, issueLicense, PLUGINS } from './modules/licenses/licenses.keys.js';
 
 const PREFLIGHT_TIMEOUT_MS = 4_000;
+const execFileAsync = promisify(execFile);
 const schemaFile = path.join(prismaDir, '..', 'schema', 'schema.graphql');
 
 /** A command used wrongly: one line, exit 2. */
@@ -32,6 +35,17 @@ function fail(err: unknown): never {
   }
   process.stderr.write(`opsgraph: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
+}
+
+/** Whether `file` lies in a git work tree where git would not ignore it (false where git is not installed). */
+async function trackableByGit(file: string): Promise<boolean> {
+  const dir = path.dirname(path.resolve(file));
+  let probe = dir;
+  // The directory may not exist yet: ask git from the nearest ancestor that does.
+  while (!(await access(probe).then(() => true, () => false))) probe = path.dirname(probe);
+  const git = (args: string[]) => execFileAsync('git', ['-C', probe, ...args]).then(() => true, () => false);
+  if (!(await git(['rev-parse', '--is-inside-work-tree']))) return false;
+  return !(await git(['check-ignore', '-q', path.resolve(file)]));
 }
 
 /** Creates a key straight in the configured database, audited as the CLI. */
@@ -69,7 +83,10 @@ program
       // The last resort if something refuses to close: never hang an orchestrator.
       setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 1_500).unref();
       app.stop().then(
-        () => flushLogger(app.logger).then(() => process.exit(0)),
+        (summary) => {
+          app.logger.info(summary, 'stopped');
+          return flushLogger(app.logger).then(() => process.exit(0));
+        },
         (err) => {
           app.logger.error({ err }, 'shutdown failed');
           void flushLogger(app.logger).then(() => process.exit(1));
@@ -79,7 +96,8 @@ program
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
     const { url } = await app.start(role);
-    process.stdout.write(url ? `Opsgraph (${role}) listening on ${url}\n` : `Opsgraph (${role}) running\n`);
+    // Human lines go to stderr: stdout carries only the JSON log lines.
+    process.stderr.write(url ? `Opsgraph (${role}) listening on ${url}\n` : `Opsgraph (${role}) running\n`);
   });
 
 program
@@ -178,8 +196,8 @@ const license = program.command('license').description('license keys: make a sig
 license
   .command('keygen')
   .description('write a new Ed25519 key pair: license-public.pem (give it to servers as LICENSE_PUBLIC_KEY) and license-private.pem (mode 0600, keep it secret)')
-  .option('--out <dir>', 'directory to write the two PEM files to', '.')
-  .option('--force', 'overwrite existing files')
+  .option('--out <dir>', 'directory to write the two PEM files to (made mode 0700)', 'license')
+  .option('--force', 'overwrite existing files, and write inside a git work tree where git would not ignore the key')
   .action(async ({ out, force }: { out: string; force?: boolean }) => {
     const publicFile = path.join(out, 'license-public.pem');
     const privateFile = path.join(out, 'license-private.pem');
@@ -188,9 +206,13 @@ license
         const exists = await access(f).then(() => true, () => false);
         if (exists) throw new CliError(`${f} exists; pass --force to replace it (keys it signed stop verifying)`);
       }
+      // A signing key one `git add .` away from a commit is a leaked key.
+      if (await trackableByGit(privateFile)) {
+        throw new CliError(`${privateFile} is inside a git work tree and not ignored; write it elsewhere (--out), ignore it, or pass --force`);
+      }
     }
     const pair = generateLicenseKeyPair();
-    await mkdir(out, { recursive: true });
+    await mkdir(out, { recursive: true, mode: 0o700 });
     await writeFile(privateFile, pair.privateKeyPem, { mode: 0o600 });
     await writeFile(publicFile, `kid: ${pair.thumbprint}\n${pair.publicKeyPem}`);
     process.stdout.write(`wrote ${publicFile} and ${privateFile} (mode 0600)\nkid (JWK thumbprint): ${pair.thumbprint}\nservers verify with: LICENSE_PUBLIC_KEY=${path.resolve(publicFile)}\n`);
@@ -203,7 +225,7 @@ license
   .option('--days <n>', 'days until it expires', '365')
   .option('--max-services <n>', 'most services the fleet may hold')
   .option('--not-before <iso>', 'first instant it is valid (default: now)')
-  .option('--key <path>', 'the private key (PEM)', 'license-private.pem')
+  .option('--key <path>', 'the private key (PEM)', path.join('license', 'license-private.pem'))
   .option('--kid <id>', "the header's kid (default: the key's JWK thumbprint)")
   .action(async (o: { customer: string; plugins: string; days: string; maxServices?: string; notBefore?: string; key: string; kid?: string }) => {
     const plugins = [...new Set(o.plugins.split(',').map((p) => p.trim()).filter(Boolean))];

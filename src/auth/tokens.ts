@@ -18,6 +18,9 @@ export interface AccessClaims {
   exp: number;
 }
 
+/** How far past `exp` an access token is still taken, on HTTP and WebSocket alike (clock skew between hosts). */
+export const CLOCK_TOLERANCE_SECONDS = 30;
+
 export function createAccessTokens(deps: { secret: string; issuer: string; audience: string; ttlSeconds: number; clock: Clock }) {
   const key = new TextEncoder().encode(deps.secret);
   return {
@@ -41,7 +44,7 @@ export function createAccessTokens(deps: { secret: string; issuer: string; audie
           issuer: deps.issuer,
           audience: deps.audience,
           typ: TYP,
-          clockTolerance: 30,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
           currentDate: deps.clock.now(),
           requiredClaims: ['sub', 'exp', 'iat'],
         });

@@ -9,6 +9,7 @@ import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
+import { CLOCK_TOLERANCE_SECONDS } from '../auth/tokens.js';
 import type { Principal } from '../auth/roles.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../infra/clock.js';
@@ -49,10 +50,18 @@ export interface GraphQLServer {
   handler: RequestHandler;
   /** Attaches graphql-ws to the HTTP server at `/graphql/ws`. */
   attachWebSocket(http: Server): void;
-  /** Closes every WebSocket (1001) and the WebSocket server. */
-  closeWebSockets(): Promise<void>;
+  /** Closes every WebSocket (1001) and the WebSocket server; answers how many were open. */
+  closeWebSockets(): Promise<number>;
   /** Stops Apollo; call once in-flight HTTP requests have drained. */
   stop(): Promise<void>;
+}
+
+/** The close frame's reason, so a client can tell "log in again" from "fix your token". */
+function closeReason(authError: string): string {
+  if (authError === 'no token') return 'no token';
+  if (/expired/.test(authError)) return 'token expired';
+  if (/disabled/.test(authError)) return 'user disabled';
+  return 'bad token';
 }
 
 type WsExtra = {
@@ -116,7 +125,7 @@ export async function createGraphQLServer(deps: {
   const format = (errors: readonly GraphQLError[]) => errors.map((e) => formatError(e.toJSON(), e));
   const reject = (message: string, code = 'GRAPHQL_VALIDATION_FAILED') => [new GraphQLError(message, { extensions: { code } })];
 
-  let disposeWs: (() => Promise<void>) | undefined;
+  let disposeWs: (() => Promise<number>) | undefined;
   return {
     handler,
     attachWebSocket(http) {
@@ -137,13 +146,16 @@ export async function createGraphQLServer(deps: {
               ctx.extra.requestId = randomUUID();
               ctx.extra.operations = new Set();
               if (principal.kind === 'user') {
-                const ms = principal.expiresAt.getTime() - deps.clock.now().getTime();
-                ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: token expired'), Math.max(0, ms));
+                // The same rule as HTTP: a token is taken until exp plus the clock tolerance.
+                const ms = principal.expiresAt.getTime() + CLOCK_TOLERANCE_SECONDS * 1_000 - deps.clock.now().getTime();
+                ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'token expired'), Math.max(0, ms));
                 ctx.extra.expiry.unref();
               }
               return true;
             } catch (err) {
-              void deps.security.record('ws_rejected', { ip, details: { reason: (err as Error).message }, sampleBy: clientKey(ip) });
+              const message = (err as Error).message;
+              void deps.security.record('ws_rejected', { ip, details: { reason: message }, sampleBy: clientKey(ip) });
+              ctx.extra.socket.close(CloseCode.Forbidden, closeReason(message));
               return false;
             }
           },
@@ -179,8 +191,8 @@ export async function createGraphQLServer(deps: {
             const ip = ctx.extra.request.socket.remoteAddress;
             try {
               ctx.extra.principal = await deps.authenticator.authenticate(ctx.extra.authorization, ip);
-            } catch {
-              ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden');
+            } catch (err) {
+              ctx.extra.socket.close(CloseCode.Forbidden, closeReason((err as Error).message));
               return refuse('authentication is no longer valid', 'UNAUTHENTICATED');
             }
             const p = ctx.extra.principal;
@@ -206,16 +218,18 @@ export async function createGraphQLServer(deps: {
         wss,
       );
       disposeWs = async () => {
+        const open = wss.clients.size;
         // Close politely (1001); a peer that never answers (a laptop gone to sleep) must not
         // hold shutdown past its budget, so whatever is left after a moment is cut.
         const polite = Promise.resolve(cleanup.dispose());
         const timedOut = await Promise.race([polite.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 2_000).unref())]);
         if (timedOut) for (const client of wss.clients) client.terminate();
         await polite.catch(() => undefined);
+        return open;
       };
     },
     async closeWebSockets() {
-      await disposeWs?.();
+      return (await disposeWs?.()) ?? 0;
     },
     async stop() {
       await apollo.stop();

@@ -3,7 +3,7 @@ import helmet from 'helmet';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
 import type { MountPoint } from '../modules/module.js';
-import { errorHandler, lazyRequestLogger, notFound, requestContext } from './middleware.js';
+import { errorHandler, lazyRequestLogger, notFound, requestContext, requireJson } from './middleware.js';
 import { authenticate, buildRouter, rateLimit, type GuardDeps, type RouteDef } from './routes.js';
 
 export interface HttpAppParts {
@@ -32,6 +32,7 @@ export function createHttpApp(parts: HttpAppParts): Express {
   // CSP protects HTML; this server answers JSON, and its two HTML pages (GraphQL sandbox, Bull Board) load scripts it does not host.
   app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }));
   app.use(express.json({ limit: parts.config.BODY_LIMIT }));
+  app.use('/api', requireJson);
   for (const { mount, routes } of parts.routes) app.use(mount, buildRouter(routes, parts.guard));
   // A bad credential on /graphql is reported by the fields that need one (see authChecker), so a
   // client whose access token expired can still call the public refreshToken.

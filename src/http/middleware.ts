@@ -12,6 +12,7 @@ declare module 'express-serve-static-core' {
   }
 }
 
+const PROBES = new Set(['/healthz', '/readyz']);
 const SAFE_REQUEST_ID = /^[\w.:@-]{1,128}$/;
 
 /**
@@ -28,7 +29,9 @@ export function requestContext(logger: Logger): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info({ reqId: id, method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      // Orchestrators probe every few seconds: those lines would drown the rest at info.
+      const level = PROBES.has(req.path) && res.statusCode < 500 ? 'debug' : 'info';
+      logger[level]({ reqId: id, method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
     next();
   };
@@ -47,6 +50,19 @@ export function lazyRequestLogger(request: object, logger: Logger): void {
 }
 
 const isGraphqlPath = (req: Request) => req.path === '/graphql' || req.path.startsWith('/graphql/');
+
+/**
+ * REST bodies are JSON: a body of another type (a form, text/plain from `curl -d`) is refused
+ * with 415 and what to send, instead of parsing as nothing and failing validation obscurely.
+ */
+export const requireJson: RequestHandler = (req, _res, next) => {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is('application/json')) {
+    const given = req.headers['content-type'] ?? 'none';
+    return next(new AppError('UNSUPPORTED_MEDIA_TYPE', `send Content-Type: application/json (got ${given})`, { contentType: given }));
+  }
+  next();
+};
 
 /** Unknown API routes answer JSON, never Express's HTML page. */
 export const notFound: RequestHandler = (req, res) => {

@@ -1,10 +1,60 @@
 import type { z } from 'zod';
 import { AppError } from '../lib/errors.js';
+import { closest } from '../lib/suggest.js';
 
-/** Parses REST input with zod; the first problem becomes a 400 naming its field, all of them go in `details.issues`. */
+/** `services[0].readyReplicas`: how a field is named in answers, as a caller would write it in code. */
+export function fieldName(path: readonly PropertyKey[], where: string): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${String(p)}`;
+  return out || where;
+}
+
+interface Def {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+}
+const defOf = (schema: z.ZodType) => (schema as unknown as { _zod: { def: Def } })._zod.def;
+
+/** The keys an object schema at `path` knows, for suggesting one when a caller misspelt it. */
+function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let s: z.ZodType | undefined = schema;
+  let i = 0;
+  while (s) {
+    const def = defOf(s);
+    if (def.innerType) s = def.innerType;
+    else if (def.type === 'pipe') s = def.in;
+    else if (i === path.length) return def.shape ? Object.keys(def.shape) : [];
+    else if (def.shape) s = def.shape[String(path[i++])];
+    else if (def.element) (s = def.element), i++;
+    else return [];
+  }
+  return [];
+}
+
+/**
+ * Parses REST input with zod (object schemas are strict, so a misspelt key is refused rather than
+ * dropped). Every problem becomes an issue naming its field; the first few make the message, the
+ * first names `details.field`, and all go in `details.issues`.
+ */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where = 'body'): z.output<S> {
-  const parsed = schema.safeParse(input);
+  if (where === 'body' && (input === undefined || input === null || typeof input !== 'object' || Array.isArray(input))) {
+    // express.json leaves the body undefined for another content type; an array or a scalar is no body either.
+    throw new AppError('BAD_USER_INPUT', 'body: expected a JSON object', { field: 'body' });
+  }
+  // A key missing from the input says so, instead of zod's "expected string, received undefined".
+  const parsed = schema.safeParse(input, { error: (iss) => (iss.input === undefined && iss.code !== 'unrecognized_keys' ? 'required' : undefined) });
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => ({ field: i.path.join('.') || where, message: i.message }));
-  throw new AppError('BAD_USER_INPUT', `${issues[0]!.field}: ${issues[0]!.message}`, { field: issues[0]!.field, issues: issues.slice(0, 20) });
+  const issues = parsed.error.issues.flatMap((i) => {
+    if (i.code !== 'unrecognized_keys') return [{ field: fieldName(i.path, where), message: i.message }];
+    const known = knownKeys(schema, i.path);
+    return i.keys.map((key) => {
+      const hint = closest(key, known);
+      return { field: fieldName([...i.path, key], where), message: `unknown field${hint ? `; did you mean ${hint}?` : ''}` };
+    });
+  });
+  const message = issues.slice(0, 3).map((i) => `${i.field}: ${i.message}`).join('; ') + (issues.length > 3 ? `; and ${issues.length - 3} more` : '');
+  throw new AppError('BAD_USER_INPUT', message, { field: issues[0]!.field, issues: issues.slice(0, 20) });
 }

@@ -139,7 +139,9 @@ export class JobRegistry {
   }
 
   /** Lets running jobs finish for at most `timeoutMs`, then closes everything. */
-  async close(timeoutMs: number): Promise<void> {
+  /** Lets running jobs finish within `timeoutMs`, then closes; answers how many workers and whether any had to be cut. */
+  async close(timeoutMs: number): Promise<{ workers: number; forced: boolean }> {
+    const workers = this.workers.length;
     const graceful = Promise.all(this.workers.map((w) => w.close()));
     const timedOut = await Promise.race([graceful.then(() => false), delay(timeoutMs).then(() => true)]);
     if (timedOut) {
@@ -150,6 +152,7 @@ export class JobRegistry {
     for (const c of this.workerConnections) c.disconnect();
     this.workers = [];
     this.workerConnections = [];
+    return { workers, forced: timedOut };
   }
 }
 

@@ -106,8 +106,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
     try {
       await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
     } catch (err) {
-      // Another instance starting at the same moment created it first.
-      if ((err as { code?: string }).code !== '42P04') throw err;
+      // Another instance starting at the same moment created it first: 42P04 once it has committed,
+      // 23505 (pg_database's unique name index) while its CREATE DATABASE is still running.
+      const code = (err as { code?: string }).code;
+      if (code !== '42P04' && code !== '23505') throw err;
       return false;
     }
     return true;

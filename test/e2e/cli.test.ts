@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,28 @@ describe('npm run license -- keygen | issue | activate', () => {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...extraEnv },
     });
+
+  it('never writes a private key where git would pick it up, unless forced', async () => {
+    const repo = await mkdtemp(path.join(tmpdir(), 'opsgraph-keygen-'));
+    const git = (...args: string[]) => promisify(execFile)('git', ['-C', repo, ...args]);
+    try {
+      await git('init', '-q');
+      await writeFile(path.join(repo, '.gitignore'), 'license/\n');
+      const [refused, ignored] = await Promise.allSettled([cli(['keygen', '--out', path.join(repo, 'keys')]), cli(['keygen', '--out', path.join(repo, 'license')])]);
+      expect(refused).toMatchObject({ status: 'rejected', reason: { code: 2, stderr: expect.stringMatching(/git work tree and not ignored/) } });
+      await expect(stat(path.join(repo, 'keys'))).rejects.toThrow();
+      // Into an ignored directory it writes, the directory 0700 and the key 0600.
+      expect(ignored.status).toBe('fulfilled');
+      expect((await stat(path.join(repo, 'license'))).mode & 0o777).toBe(0o700);
+      expect((await stat(path.join(repo, 'license', 'license-private.pem'))).mode & 0o777).toBe(0o600);
+      await cli(['keygen', '--out', path.join(repo, 'keys'), '--force']);
+      expect((await stat(path.join(repo, 'keys', 'license-private.pem'))).mode & 0o777).toBe(0o600);
+      // This repository ignores the default ./license/ and any PEM file.
+      for (const file of ['license/license-private.pem', 'other.pem']) await promisify(execFile)('git', ['-C', root, 'check-ignore', '-q', file]);
+    } finally {
+      await rm(repo, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('makes a key pair (private key 0600) whose issued keys a server configured with the public key activates', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'opsgraph-license-'));

@@ -38,8 +38,8 @@ function start(env: Record<string, string>) {
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })));
   const listening = new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', () => {
-      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+    child.stderr!.on('data', () => {
+      const m = /listening on (http:\/\/\S+)/.exec(stderr);
       if (m) resolve(m[1]!);
     });
     void exited.then(({ code }) => reject(new Error(`exited ${code} before listening: ${stderr}`)));
@@ -67,7 +67,7 @@ afterAll(async () => {
 
 describe('opsgraph start', () => {
   it('creates the database, migrates, serves, and drains an in-flight request on SIGTERM', async () => {
-    const app = start({});
+    const app = start({ LOG_LEVEL: 'info' });
     const url = await app.listening;
 
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
@@ -83,7 +83,7 @@ describe('opsgraph start', () => {
     expect(applied.rowCount).toBeGreaterThan(0);
 
     // No ADMIN_PASSWORD given: the first admin's generated password is printed once, and it works.
-    const printed = /First admin: (\S+) \/ (\S+)/.exec(app.output().stdout);
+    const printed = /First admin: (\S+) \/ (\S+)/.exec(app.output().stderr);
     expect(printed).not.toBeNull();
     const loginRes = await fetch(`${url}/graphql`, {
       method: 'POST',
@@ -91,7 +91,9 @@ describe('opsgraph start', () => {
       body: JSON.stringify({ query: 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { user { role } } }', variables: { e: printed![1], p: printed![2] } }),
     });
     expect(await loginRes.json()).toEqual({ data: { login: { user: { role: 'ADMIN' } } } });
-    expect(app.output().stdout + app.output().stderr).not.toMatch(new RegExp(`"[^"]*${printed![2]}`));
+    // Never in a log line: only the banner on stderr shows it.
+    expect(app.output().stdout).not.toContain(printed![2]);
+    expect(app.output().stderr.split('\n').filter((l) => l.includes(printed![2]))).toHaveLength(1);
 
     // A request whose body is still arriving when SIGTERM lands must complete.
     const body = JSON.stringify({ query: '{ readiness { ready } }' });
@@ -119,6 +121,29 @@ describe('opsgraph start', () => {
     expect(at - signalledAt).toBeLessThan(10_000);
     // New connections are refused once it has stopped.
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+
+    // stdout is JSON lines only; probes log below info; the last line says what was drained and how long it took.
+    const lines = app.output().stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; url?: string; inFlightRequests?: number; ms?: number });
+    expect(lines.filter((l) => l.msg === 'request').map((l) => l.url)).not.toContain('/healthz');
+    expect(lines.some((l) => l.msg === 'request' && l.url === '/graphql')).toBe(true);
+    const stopped = lines.at(-1)!;
+    expect(stopped).toMatchObject({ msg: 'stopped', inFlightRequests: 1, webSockets: 0, requestsCut: false });
+    expect(stopped.ms).toBeGreaterThan(0);
+  });
+
+  it('says in one line that the port is taken, and exits non-zero', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    try {
+      const { port } = taken.address() as net.AddressInfo;
+      const app = start({ PORT: String(port) });
+      const { code } = await app.exited;
+      expect(code).not.toBe(0);
+      const lines = app.output().stderr.trim().split('\n').filter((l) => !l.startsWith('First admin'));
+      expect(lines).toEqual([`opsgraph: port ${port} is in use on 127.0.0.1; set PORT or stop the other process`]);
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+    }
   });
 
   it.each([

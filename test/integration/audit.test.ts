@@ -261,7 +261,7 @@ describe('reading and export', () => {
       ['format=xml', 'format'],
       ['since=yesterday', 'since'],
       ['limit=1000', 'limit'],
-      ['actor=someone', 'query'],
+      ['actor=someone', 'actor'],
     ] as const) {
       const bad = await rest(`/audit?${query}`);
       expect([query, bad.status]).toEqual([query, 400]);

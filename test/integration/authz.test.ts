@@ -51,6 +51,7 @@ const CONTRACT: Record<string, Level> = {
   'Query.slaTrendData': 'VIEWER',
   'Query.slaDashboardStats': 'VIEWER',
   'Mutation.updateSlaGroup': 'ADMIN',
+  'Mutation.deleteSlaGroup': 'ADMIN',
   'Query.incidents': 'VIEWER',
   'Subscription.slaIncident': 'VIEWER',
   'Subscription.slaAlert': 'VIEWER',

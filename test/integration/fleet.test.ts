@@ -110,15 +110,16 @@ describe('the seed payloads', () => {
         { name: 'db-2', status: 'OPERATIONAL', slaGroup: 'data', namespace: 'production' },
         { name: 'cache-1', status: 'OPERATIONAL', namespace: 'production' },
       ],
+      slaGroups: [{ name: 'data' }],
     });
     const service = await ag.backup({ service: 'db-1', status: 'success', sizeBytes: 5242880, message: 'pg_dump completed', nodeId: node });
-    expect(service).toMatchObject({ status: 200, body: { success: true, message: 'backup report recorded for 1 services', affected: 1, services: ['db-1'] } });
+    expect(service).toMatchObject({ status: 200, body: { success: true, message: 'backup report recorded for 1 service', affected: 1, services: ['org/backups/cluster/db-1'] } });
 
     const group = await ag.backup({ slaGroup: 'data', status: 'partial' });
-    expect(group.body).toEqual({ success: true, message: 'backup report recorded for 2 services', affected: 2, services: ['db-1', 'db-2'] });
+    expect(group.body).toEqual({ success: true, message: 'backup report recorded for 2 services', affected: 2, services: ['org/backups/cluster/db-1', 'org/backups/cluster/db-2'] });
 
     const namespace = await ag.backup({ namespace: 'production', status: 'success', reportId: 'nightly-42' });
-    expect(namespace.body).toEqual({ success: true, message: 'backup report recorded for 3 services', affected: 3, services: ['cache-1', 'db-1', 'db-2'] });
+    expect(namespace.body).toEqual({ success: true, message: 'backup report recorded for 3 services', affected: 3, services: ['org/backups/cluster/cache-1', 'org/backups/cluster/db-1', 'org/backups/cluster/db-2'] });
 
     // The same reportId again, and the same body again within a minute: one record each.
     await ag.backup({ namespace: 'production', status: 'success', reportId: 'nightly-42', message: 'retried' });
@@ -175,12 +176,12 @@ describe('who may report', () => {
 describe('bad input gets a 4xx naming the field and writes nothing', () => {
   const svc = (name: string) => ({ name, status: 'OPERATIONAL' });
   it.each([
-    ['an unknown status', { nodeId: 'org/bad', services: [{ name: 'a', status: 'ON_FIRE' }] }, 'services.0.status'],
+    ['an unknown status', { nodeId: 'org/bad', services: [{ name: 'a', status: 'ON_FIRE' }] }, 'services[0].status'],
     ['no nodeId', { services: [svc('a')] }, 'nodeId'],
     ['too many services', { nodeId: 'org/bad', services: Array.from({ length: 51 }, (_, i) => svc(`s${i}`)) }, 'services'],
     ['observedAt two days old', { nodeId: 'org/bad', observedAt: '2026-02-05T14:00:00.000Z', services: [svc('a')] }, 'observedAt'],
     ['observedAt ten minutes ahead', { nodeId: 'org/bad', observedAt: '2026-02-07T14:10:00.000Z', services: [svc('a')] }, 'observedAt'],
-    ['a service listed twice', { nodeId: 'org/bad', services: [svc('a'), svc('a')] }, 'services.1.name'],
+    ['a service listed twice', { nodeId: 'org/bad', services: [svc('a'), svc('a')] }, 'services[1].name'],
   ])('status with %s', async (_name, body, field) => {
     const res = await agent(a, key).status(body);
     expect(res.status).toBe(400);

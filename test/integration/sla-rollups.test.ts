@@ -153,7 +153,7 @@ describe('daily rollups', () => {
   it('a service moving to another group makes both groups recompute from their members', async () => {
     const ag = agent(api, await newAgentKey(api));
     clock.set(new Date(NOW + 60_000));
-    expect((await ag.status({ nodeId: NODE, observedAt: iso(NOW + 60_000), services: [{ name: 'svc-2', status: 'OPERATIONAL', slaGroup: 'ledger' }] })).status).toBe(200);
+    expect((await ag.status({ nodeId: NODE, observedAt: iso(NOW + 60_000), services: [{ name: 'svc-2', status: 'OPERATIONAL', slaGroup: 'ledger' }], slaGroups: [{ name: 'ledger' }] })).status).toBe(200);
     const moved = await answers();
     await materialize();
     expect(await answers()).toEqual(moved);
@@ -177,7 +177,7 @@ describe('the 30-day window', () => {
         edgeClock.set(new Date(t));
         const h = new Date(t).getUTCHours();
         const status = h >= 11 && h < 13 && new Date(t).getUTCDate() === 1 ? 'MAJOR_OUTAGE' : 'OPERATIONAL';
-        expect((await ag.status({ nodeId: 'org/edge', observedAt: iso(t), services: [{ name: 'edge', status, slaGroup: 'edge' }] })).status).toBe(200);
+        expect((await ag.status({ nodeId: 'org/edge', observedAt: iso(t), services: [{ name: 'edge', status, slaGroup: 'edge' }], slaGroups: [{ name: 'edge' }] })).status).toBe(200);
       }
       // 30 days after 1 February 12:00: the window holds 1 h down (12:00–13:00) and 12 h up (13:00 to
       // stale at 01:00 on the 2nd). The whole days come from rollups, the part of 1 February from that

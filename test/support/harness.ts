@@ -71,7 +71,7 @@ export async function createTestEnv(): Promise<TestEnv> {
       const app = await createApp(config(overrides), { clock });
       const { url } = await app.start(role);
       const base = url ?? '';
-      const started: TestApp = { app, url: base, wsUrl: `${base.replace(/^http/, 'ws')}/graphql/ws`, stop: () => app.stop() };
+      const started: TestApp = { app, url: base, wsUrl: `${base.replace(/^http/, 'ws')}/graphql/ws`, stop: async () => void (await app.stop()) };
       apps.push(started);
       return started;
     },

@@ -4,7 +4,7 @@ import { parseInput } from '../../http/validate.js';
 import { actorOf } from '../audit/audit.recorder.js';
 import { MAX_LICENSE_KEY_LENGTH, type LicenseService } from './licenses.service.js';
 
-const activateBody = z.object({ licenseKey: z.string().trim().min(1).max(MAX_LICENSE_KEY_LENGTH) });
+const activateBody = z.strictObject({ licenseKey: z.string().trim().min(1).max(MAX_LICENSE_KEY_LENGTH) });
 
 /** Seed 003's activation endpoint: no credential (the key is its own proof), the anonymous budget. */
 export function licenseRoutes(deps: { licenses: Pick<LicenseService, 'activate'> }): RouteDef[] {

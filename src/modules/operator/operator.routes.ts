@@ -19,21 +19,22 @@ const count = z.number().int().min(0).max(1_000_000);
 const instant = z.iso.datetime({ offset: true }).transform((v) => new Date(v));
 
 function statusBody(maxServices: number) {
-  return z.object({
+  return z.strictObject({
     nodeId,
     operatorVersion: text(64).optional(),
     observedAt: instant.optional(),
     services: z
       .array(
-        z.object({
+        // A field left out keeps its stored value; an explicit null clears it.
+        z.strictObject({
           name,
           status: z.enum(SERVICE_STATUSES),
-          replicas: count.optional(),
-          readyReplicas: count.optional(),
-          slaGroup: text(255).optional(),
-          workloadType: text(64).optional(),
-          namespace: text(253).optional(),
-          displayName: text(255).optional(),
+          replicas: count.nullable().optional(),
+          readyReplicas: count.nullable().optional(),
+          slaGroup: text(255).nullable().optional(),
+          workloadType: text(64).nullable().optional(),
+          namespace: text(253).nullable().optional(),
+          displayName: text(255).nullable().optional(),
         }),
       )
       .max(maxServices, `at most ${maxServices} services per report`)
@@ -44,11 +45,11 @@ function statusBody(maxServices: number) {
           seen.add(s.name);
         });
       }),
-    slaGroups: z.array(z.object({ name: text(255), displayName: text(255).optional(), tier: z.enum(TIERS).optional() })).max(1_000).default([]),
+    slaGroups: z.array(z.strictObject({ name: text(255), displayName: text(255).optional(), tier: z.enum(TIERS).optional() })).max(1_000).default([]),
   });
 }
 
-const heartbeatBody = z.object({
+const heartbeatBody = z.strictObject({
   nodeId,
   version: text(64).optional(),
   watchedServices: count.optional(),
@@ -56,18 +57,18 @@ const heartbeatBody = z.object({
   unhealthyServices: count.optional(),
 });
 
-const registerBody = z.object({
+const registerBody = z.strictObject({
   name,
-  displayName: text(255).optional(),
+  displayName: text(255).nullable().optional(),
   nodeId,
-  namespace: text(253).optional(),
-  criticality: text(32).optional(),
-  operations: z.object({ backup: z.object({ expected: z.boolean(), maxAgeDays: z.number().int().min(1).max(3_650).default(1) }).optional() }).optional(),
+  namespace: text(253).nullable().optional(),
+  criticality: text(32).nullable().optional(),
+  operations: z.strictObject({ backup: z.strictObject({ expected: z.boolean(), maxAgeDays: z.number().int().min(1).max(3_650).default(1) }).optional() }).optional(),
 });
 
 const TARGETS = ['service', 'slaGroup', 'namespace'] as const;
 const backupBody = z
-  .object({
+  .strictObject({
     service: name.optional(),
     slaGroup: text(255).optional(),
     namespace: text(253).optional(),
@@ -146,7 +147,7 @@ export function operatorRoutes(deps: {
       res.status(created ? 201 : 200).json({ success: true, service });
     }),
     agentRoute('get', '/operator/services', async (req, res) => {
-      const { nodeId: id } = parseInput(z.object({ nodeId }), req.query, 'query');
+      const { nodeId: id } = parseInput(z.strictObject({ nodeId }), req.query, 'query');
       assertNodeAccess(req.principal, id);
       res.json({ success: true, services: await deps.fleet.agentServices(id) });
     }),

@@ -3,7 +3,9 @@ import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
 import { inTransaction } from '../../infra/prisma.js';
+import { AppError } from '../../lib/errors.js';
 import { availability, bucketStart } from '../../lib/sla.js';
+import { closest } from '../../lib/suggest.js';
 import type { AuditActor, AuditChange, AuditRecorder } from '../audit/audit.recorder.js';
 import { changesFrom, type Change, type Context, type Observation, type ServiceStatus } from '../../lib/status-history.js';
 import { invalidateRollups } from './sla.rollups.js';
@@ -19,12 +21,13 @@ export interface StatusReport {
   services: {
     name: string;
     status: ServiceStatus;
-    replicas?: number;
-    readyReplicas?: number;
-    slaGroup?: string;
-    workloadType?: string;
-    namespace?: string;
-    displayName?: string;
+    // Left out (undefined): keep the stored value. null: clear it.
+    replicas?: number | null;
+    readyReplicas?: number | null;
+    slaGroup?: string | null;
+    workloadType?: string | null;
+    namespace?: string | null;
+    displayName?: string | null;
   }[];
   slaGroups: { name: string; displayName?: string; tier?: string }[];
 }
@@ -40,6 +43,10 @@ export const STATUS_CHANGED = 'service:status_changed';
 
 /** Reports of one node are applied one at a time, whichever instance receives them. */
 export const nodeLock = (column: string) => `pg_advisory_xact_lock(hashtext('opsgraph:node:' || ${column}))`;
+
+/** Which optional fields a service entry carries, as the bit mask the upsert reads (undefined: not given). */
+const OPTIONAL_FIELDS = ['replicas', 'readyReplicas', 'workloadType', 'namespace', 'displayName', 'slaGroup'] as const;
+const givenFields = (entry: StatusReport['services'][number]) => OPTIONAL_FIELDS.reduce((mask, f, i) => (entry[f] === undefined ? mask : mask | (1 << i)), 0);
 
 type UpsertRow = ServiceRow & { prev_status: ServiceStatus | null; prev_reported: ServiceStatus | null; prev_seen: Date | null; fresh: boolean };
 
@@ -67,6 +74,11 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
    * nodes sharing a group do not queue behind each other's transactions. The groups it created or
    * changed come back too: that is configuration (a tier sets an SLA target), so it is audited.
    */
+  async function existingGroupNames(db: pg.PoolClient): Promise<string[]> {
+    const { rows } = await db.query<{ name: string }>(`SELECT name FROM "SlaGroup" ORDER BY name LIMIT 1000`);
+    return rows.map((r) => r.name);
+  }
+
   async function upsertGroups(db: pg.PoolClient, report: StatusReport): Promise<{ ids: Map<string, string>; changes: AuditChange[] }> {
     const given = new Map(report.slaGroups.map((g) => [g.name, g]));
     const names = [...new Set([...given.keys(), ...report.services.flatMap((s) => (s.slaGroup ? [s.slaGroup] : []))])].sort();
@@ -86,7 +98,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
          WHERE i.display IS NOT NULL OR i.tier IS NOT NULL),
        ins AS (
          INSERT INTO "SlaGroup" (id, name, "displayName", tier, "createdAt", "updatedAt")
-         SELECT gen_random_uuid(), name, COALESCE(display, name), COALESCE(tier, 'standard'), $4, $4 FROM input
+         SELECT gen_random_uuid(), name, COALESCE(display, name), COALESCE(tier, 'standard'), $4, $4 FROM input WHERE name = ANY($5::text[])
          ON CONFLICT (name) DO NOTHING RETURNING id, name, "displayName", tier),
        upd AS (
          UPDATE "SlaGroup" g SET "displayName" = COALESCE(i.display, g."displayName"), tier = COALESCE(i.tier, g.tier), "updatedAt" = $4
@@ -99,13 +111,23 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
        SELECT u.id, u.name, 'updated', u."displayName", u.tier, o."displayName", o.tier FROM upd u JOIN old o ON o.id = u.id
        UNION ALL
        SELECT id, name, NULL, NULL, NULL, NULL, NULL FROM "SlaGroup" WHERE name = ANY($1::text[]) AND id NOT IN (SELECT id FROM upd)`,
-      values: [names, display, tier, now],
+      values: [names, display, tier, now, [...given.keys()]],
     });
     const ids = new Map(rows.map((r) => [r.name, r.id]));
     if (ids.size < names.length) {
       // Another report created one of them while this statement ran: a new statement sees it.
       const { rows: late } = await db.query<{ id: string; name: string }>(`SELECT id, name FROM "SlaGroup" WHERE name = ANY($1::text[])`, [names]);
       for (const r of late) ids.set(r.name, r.id);
+    }
+    // Only a report's slaGroups create groups: a misspelt name on a service must not make a new
+    // standard-tier group and move the service out of its own. The transaction rolls back whole.
+    const unknown = report.services.findIndex((x) => x.slaGroup && !ids.has(x.slaGroup));
+    if (unknown >= 0) {
+      const name = report.services[unknown]!.slaGroup!;
+      const hint = closest(name, [...ids.keys(), ...(await existingGroupNames(db))]);
+      throw new AppError('BAD_USER_INPUT', `services[${unknown}].slaGroup: no SLA group "${name}"${hint ? `; did you mean ${hint}?` : ''} (define it in slaGroups to create it)`, {
+        field: `services[${unknown}].slaGroup`,
+      });
     }
     const changes = rows
       .filter((r) => r.change)
@@ -126,26 +148,38 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
     const { rows } = await db.query<UpsertRow>({
       name: 'opsgraph.ingest.services',
       text: `WITH input AS (
-         SELECT * FROM unnest($2::text[], $3::"ServiceStatus"[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::uuid[])
-           AS i(name, status, replicas, ready, workload, namespace, display, group_id)),
+         SELECT * FROM unnest($2::text[], $3::"ServiceStatus"[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::uuid[], $12::int[])
+           AS i(name, status, replicas, ready, workload, namespace, display, group_id, given)),
        prev AS (
-         SELECT s.name, s.status, s."reportedStatus", s."lastSeenAt" FROM "Service" s JOIN input i ON s."nodeId" = $1 AND s.name = i.name),
+         SELECT s.name, s.status, s."reportedStatus", s."lastSeenAt", s.replicas, s."readyReplicas", s."workloadType", s.namespace,
+                s."displayName", s."slaGroupId"
+         FROM "Service" s JOIN input i ON s."nodeId" = $1 AND s.name = i.name),
+       -- A field the report left out keeps its stored value (the node lock keeps prev current); null clears it.
+       merged AS (
+         SELECT i.name, i.status,
+           CASE WHEN i.given & 1 > 0 THEN i.replicas ELSE p.replicas END AS replicas,
+           CASE WHEN i.given & 2 > 0 THEN i.ready ELSE p."readyReplicas" END AS ready,
+           CASE WHEN i.given & 4 > 0 THEN i.workload ELSE p."workloadType" END AS workload,
+           CASE WHEN i.given & 8 > 0 THEN i.namespace ELSE p.namespace END AS namespace,
+           CASE WHEN i.given & 16 > 0 THEN i.display ELSE p."displayName" END AS display,
+           CASE WHEN i.given & 32 > 0 THEN i.group_id ELSE p."slaGroupId" END AS group_id
+         FROM input i LEFT JOIN prev p ON p.name = i.name),
        up AS (
          INSERT INTO "Service" AS s (id, "nodeId", name, status, "reportedStatus", "lastSeenAt", replicas, "readyReplicas",
                                      "workloadType", namespace, "displayName", "slaGroupId", "createdAt", "updatedAt")
-         SELECT gen_random_uuid(), $1, name, status, status, $10, replicas, ready, workload, namespace, display, group_id, $11, $11 FROM input
+         SELECT gen_random_uuid(), $1, name, status, status, $10, replicas, ready, workload, namespace, display, group_id, $11, $11 FROM merged
          -- Rows are locked in name order, as backup reports lock them: no deadlock between the two.
          ORDER BY name
          ON CONFLICT ("nodeId", name) DO UPDATE SET
            status = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED.status ELSE s.status END,
            "reportedStatus" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED.status ELSE s."reportedStatus" END,
+           -- A replayed report must not undo a newer one's details.
            replicas = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED.replicas ELSE s.replicas END,
            "readyReplicas" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED."readyReplicas" ELSE s."readyReplicas" END,
-           -- A replayed report must not undo a newer one's metadata; a field left out keeps its value.
-           "workloadType" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN COALESCE(EXCLUDED."workloadType", s."workloadType") ELSE s."workloadType" END,
-           namespace = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN COALESCE(EXCLUDED.namespace, s.namespace) ELSE s.namespace END,
-           "displayName" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN COALESCE(EXCLUDED."displayName", s."displayName") ELSE s."displayName" END,
-           "slaGroupId" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN COALESCE(EXCLUDED."slaGroupId", s."slaGroupId") ELSE s."slaGroupId" END,
+           "workloadType" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED."workloadType" ELSE s."workloadType" END,
+           namespace = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED.namespace ELSE s.namespace END,
+           "displayName" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED."displayName" ELSE s."displayName" END,
+           "slaGroupId" = CASE WHEN s."lastSeenAt" IS NULL OR EXCLUDED."lastSeenAt" > s."lastSeenAt" THEN EXCLUDED."slaGroupId" ELSE s."slaGroupId" END,
            "lastSeenAt" = GREATEST(s."lastSeenAt", EXCLUDED."lastSeenAt"),
            "updatedAt" = $11
          RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}),
@@ -170,6 +204,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
         s.map((x) => (x.slaGroup ? groups.get(x.slaGroup)! : null)),
         report.observedAt,
         deps.clock.now(),
+        s.map(givenFields),
       ],
     });
     return rows;

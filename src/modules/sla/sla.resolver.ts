@@ -84,6 +84,12 @@ export class SlaResolver {
     return (await this.withNumbers([await this.fleet.updateGroup(id, input, actorOf(ctx))], info))[0]!;
   }
 
+  @Authorized('ADMIN')
+  @Mutation(() => Boolean, { description: 'Removes an SLA group that no service belongs to (CONFLICT while one does), with its rollups.' })
+  deleteSlaGroup(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    return this.fleet.deleteGroup(id, actorOf(ctx));
+  }
+
   @Authorized('VIEWER')
   @Query(() => [SlaPeriodType], { description: 'Every 5-minute bucket (UTC) of the last hoursBack hours, oldest first, the current one included. Plugin sla.' })
   async slaSnapshotTrend(@Args() { serviceId, hoursBack }: SnapshotTrendArgs): Promise<SlaPeriod[]> {

@@ -138,24 +138,33 @@ export function createFleetService(deps: {
   }
 
   /** One connection: BEGIN, targets locked, reports and services, the audit entry, COMMIT. */
+  const qualifiedName = (s: { nodeId: string; name: string }) => `${s.nodeId}/${s.name}`;
+
   async function record(input: BackupReportInput, actor: AuditActor): Promise<BackupReportAnswer> {
     const now = clock.now();
     const [kind, value] = Object.entries(input.target)[0] as ['service' | 'slaGroup' | 'namespace', string];
     const { targets, changed } = await inTransaction(deps.pool, async (db) => {
       // Rows are locked in (nodeId, name) order, the order status reports lock them in: no deadlock,
       // and reports for different services never wait for each other.
-      const { rows: targets } = await db.query<{ id: string; name: string }>({
+      const { rows: targets } = await db.query<{ id: string; name: string; nodeId: string }>({
         name: 'opsgraph.backup.targets',
-        text: `SELECT s.id, s.name FROM "Service" s LEFT JOIN "SlaGroup" g ON g.id = s."slaGroupId"
+        text: `SELECT s.id, s.name, s."nodeId" FROM "Service" s LEFT JOIN "SlaGroup" g ON g.id = s."slaGroupId"
            WHERE CASE $1 WHEN 'service' THEN s.name = $2 WHEN 'slaGroup' THEN g.name = $2 ELSE s.namespace = $2 END
              AND ($3::text IS NULL OR s."nodeId" = $3)
            ORDER BY s."nodeId", s.name
            FOR UPDATE OF s`,
         values: [kind, value, input.nodeId ?? null],
       });
-      targets.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
       if (!targets.length) {
         throw new AppError('NOT_FOUND', `no service matches ${kind} "${value}"${input.nodeId ? ` on node ${input.nodeId}` : ''}`, { field: kind, value });
+      }
+      // One name on several clusters is several services: a report for "the" service must say which.
+      if (kind === 'service' && targets.length > 1) {
+        const candidates = targets.map(qualifiedName);
+        throw new AppError('CONFLICT', `service "${value}" runs on ${targets.length} nodes (${candidates.join(', ')}); send nodeId to say which`, {
+          field: 'nodeId',
+          candidates,
+        });
       }
       // The UPDATE computes from the row it updates (node locks held): nothing read earlier can be stale.
       const lastSuccess = `CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $5) ELSE s."lastSuccessfulBackupAt" END`;
@@ -190,8 +199,8 @@ export function createFleetService(deps: {
       return { targets, changed };
     });
     await publishAll(deps, SLA_ALERT, changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now)));
-    const names = [...new Set(targets.map((x) => x.name))];
-    return { success: true, message: `backup report recorded for ${targets.length} services`, affected: targets.length, services: names };
+    const n = targets.length;
+    return { success: true, message: `backup report recorded for ${n} service${n === 1 ? '' : 's'}`, affected: n, services: targets.map(qualifiedName) };
   }
 
   return {
@@ -222,9 +231,9 @@ export function createFleetService(deps: {
       input: {
         name: string;
         nodeId: string;
-        displayName?: string;
-        namespace?: string;
-        criticality?: string;
+        displayName?: string | null;
+        namespace?: string | null;
+        criticality?: string | null;
         backup?: { expected: boolean; maxAgeDays: number };
       },
       actor: AuditActor,
@@ -316,6 +325,25 @@ export function createFleetService(deps: {
         await deps.audit.record(tx, actor, { action: 'slagroup.update', resourceType: 'sla_group', resourceId: id, before: plain(before), after: plain(after) });
       });
       return this.group(id);
+    },
+
+    /** Removes a group that no service belongs to (a misspelt one, say), with its rollups and alert state. */
+    async deleteGroup(id: string, actor: AuditActor): Promise<boolean> {
+      assertUuid(id);
+      await db.$transaction(async (tx) => {
+        // FOR UPDATE: a report that would add a service to the group waits for this to end (the foreign key).
+        const [group] = await tx.$queryRaw<{ id: string; name: string; displayName: string; tier: string }[]>`
+          SELECT id, name, "displayName", tier FROM "SlaGroup" WHERE id = ${id}::uuid FOR UPDATE`;
+        if (!group) throw new AppError('NOT_FOUND', `no SLA group with id ${id}`, { field: 'id' });
+        const members = await tx.service.count({ where: { slaGroupId: id } });
+        if (members) throw new AppError('CONFLICT', `SLA group "${group.name}" still has ${members} service${members === 1 ? '' : 's'}; move them first`, { field: 'id', services: members });
+        await tx.slaRollup.deleteMany({ where: { subjectId: id } });
+        await tx.slaRollupState.deleteMany({ where: { subjectId: id } });
+        await tx.slaAlertState.deleteMany({ where: { subjectId: id } });
+        await tx.slaGroup.delete({ where: { id } });
+        await deps.audit.record(tx, actor, { action: 'slagroup.delete', resourceType: 'sla_group', resourceId: id, before: group, after: null });
+      });
+      return true;
     },
 
     async group(id: string): Promise<GroupRecord> {

@@ -16,7 +16,7 @@ export const usersModule = defineModule<UsersServices>({
         logger.info({ email: created.email }, 'created the first admin');
         // Straight to the terminal, never to the log: this is the only time the password exists in clear.
         if (created.generatedPassword) {
-          process.stdout.write(`First admin: ${created.email} / ${created.generatedPassword}  (shown once; change it after logging in)\n`);
+          process.stderr.write(`First admin: ${created.email} / ${created.generatedPassword}  (shown once; change it after logging in)\n`);
         }
       },
     };

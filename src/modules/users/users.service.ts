@@ -86,11 +86,11 @@ export function createUsersService(deps: { db: Database; clock: Clock; audit: Au
      * start at once: an advisory lock makes exactly one of them do it. Returns the
      * generated password when none was configured, for the caller to print once.
      */
-    async ensureFirstAdmin(config: { email?: string; password?: string }): Promise<{ email: string; generatedPassword?: string } | null> {
+    async ensureFirstAdmin(config: { email: string; password?: string }): Promise<{ email: string; generatedPassword?: string } | null> {
       return deps.db.$transaction(async (tx) => {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(${FIRST_ADMIN_LOCK})`;
         if ((await tx.user.count()) > 0) return null;
-        const email = normalizeEmail(config.email ?? 'admin@opsgraph.local');
+        const email = normalizeEmail(config.email);
         const password = config.password ?? generatePassword();
         const user = await tx.user.create({ data: { email, passwordHash: await hashPassword(password), role: 'ADMIN' }, select: PUBLIC_FIELDS });
         await deps.audit.record(tx, systemActor('bootstrap'), { action: 'user.create', resourceType: 'user', resourceId: user.id, after: user });
