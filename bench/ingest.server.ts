@@ -12,9 +12,9 @@ import pg from 'pg';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { withTimeout } from '../src/lib/timeout.js';
-import { generateLicenseKeyPair, issueLicense, PLUGINS } from '../src/modules/licenses/licenses.keys.js';
+import { generateLicenseKeyPair, issueLicense, PLUGINS } from '../src/lib/license-keys.js';
 import { BENCH_ADMIN } from './ingest.fleet.js';
-import { systemActor } from '../src/modules/audit/audit.recorder.js';
+import { systemActor } from '../src/auth/actor.js';
 
 // Every statement of Prisma (through adapter-pg) and of the raw queries goes through pg's Client.
 let statements = 0;

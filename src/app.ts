@@ -23,10 +23,10 @@ import { resolveJwtSecret } from './auth/secret.js';
 import { createSessions } from './auth/sessions.js';
 import { createAccessTokens } from './auth/tokens.js';
 import { createRateLimiter } from './infra/ratelimit.js';
-import { createSecurityService } from './modules/security/security.service.js';
-import { createAuditRecorder } from './modules/audit/audit.recorder.js';
+import { createSecurityLog } from './infra/security-log.js';
+import { createAuditRecorder } from './infra/audit-recorder.js';
 import { auditModule } from './modules/audit/audit.module.js';
-import { parsePublicKeys } from './modules/licenses/licenses.keys.js';
+import { parsePublicKeys } from './lib/license-keys.js';
 import { licensesModule } from './modules/licenses/licenses.module.js';
 import { createLicenseService } from './modules/licenses/licenses.service.js';
 import { ticketsModule } from './modules/tickets/tickets.module.js';
@@ -96,7 +96,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const jobs = new JobRegistry({ connection: redis, workerConnection: blockingRedis, prefix: `${config.REDIS_PREFIX}:bull`, logger });
 
   const prisma = db.prisma;
-  const security = createSecurityService({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, logger });
+  const security = createSecurityLog({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, logger });
   // Written by every module that changes something, so built here like the security log.
   const audit = createAuditRecorder({ clock });
   const limiter = createRateLimiter({ redis, prefix: config.REDIS_PREFIX, clock, logger });

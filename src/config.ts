@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LicenseKeyConfigError, parsePublicKeys } from './modules/licenses/licenses.keys.js';
+import { LicenseKeyConfigError, parsePublicKeys } from './lib/license-keys.js';
 
 /**
  * The one configuration object. Every default lives here and nowhere else;

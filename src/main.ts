@@ -10,11 +10,11 @@ import { createApp, modules, ROLES, type Role } from './app.js';
 import { buildOpsSchema, printOpsSchema } from './graphql/schema.js';
 import { applyMigrations, createMigration, prismaDir } from './infra/migrations.js';
 import { flushLogger } from './infra/logger.js';
-import { systemActor } from './modules/audit/audit.recorder.js';
+import { systemActor } from './auth/actor.js';
 import { AppError } from './lib/errors.js';
 import { DependencyUnavailableError, preparePostgres, probeRedis } from './infra/preflight.js';
 import { isLoopback, runDemo } from './cli/demo.js';
-import { generateLicenseKeyPair, issueLicense, PLUGINS } from './modules/licenses/licenses.keys.js';
+import { generateLicenseKeyPair, issueLicense, PLUGINS } from './lib/license-keys.js';
 
 const PREFLIGHT_TIMEOUT_MS = 4_000;
 const execFileAsync = promisify(execFile);

@@ -5,8 +5,9 @@ import type { Database } from '../infra/prisma.js';
 import { AppError } from '../lib/errors.js';
 import { assertUuid } from '../lib/ids.js';
 import { clientKey } from '../lib/ip.js';
-import type { AuditActor, AuditRecorder } from '../modules/audit/audit.recorder.js';
-import type { SecurityService } from '../modules/security/security.service.js';
+import type { AuditActor } from './actor.js';
+import type { AuditRecorder } from '../infra/audit-recorder.js';
+import type { SecurityLog } from '../infra/security-log.js';
 import { API_KEY_SCOPES } from './guards.js';
 import type { Principal } from './roles.js';
 import { apiKeyMatches, newApiKey, parseApiKey } from './tokens.js';
@@ -34,7 +35,7 @@ const VERIFIED_TTL_MS = 5_000;
 type KeyRow = { id: string; name: string; nodeId: string | null; scopes: string[]; secretHash: string; revokedAt: Date | null };
 
 /** API keys for agents and backup jobs; the secret exists only in the answer to `create`. */
-export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string; clock: Clock; logger: Logger; security: SecurityService; audit: AuditRecorder }) {
+export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string; clock: Clock; logger: Logger; security: SecurityLog; audit: AuditRecorder }) {
   const verified = new Map<string, { row: KeyRow; until: number }>();
 
   async function lookup(prefix: string): Promise<KeyRow | null> {

@@ -6,17 +6,29 @@ import type { Database } from '../infra/prisma.js';
 import type { RateLimiter } from '../infra/ratelimit.js';
 import { AppError } from '../lib/errors.js';
 import { clientKey } from '../lib/ip.js';
-import type { AuditRecorder } from '../modules/audit/audit.recorder.js';
-import type { SecurityService } from '../modules/security/security.service.js';
+import type { AuditRecorder } from '../infra/audit-recorder.js';
+import type { SecurityLog } from '../infra/security-log.js';
 import { dummyHash, verifyPassword } from './passwords.js';
 import type { Role } from './roles.js';
 import { newRefreshToken, sha256, type AccessTokens } from './tokens.js';
 
+/** The signed-in user as GraphQL's User type shows it (never the password hash). */
+export interface SessionUser {
+  id: string;
+  email: string;
+  role: Role;
+  disabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
 export interface Session {
   token: string;
   refreshToken: string;
-  user: { id: string; email: string; role: Role };
+  user: SessionUser;
 }
+
+const sessionUser = (u: SessionUser): SessionUser => ({ id: u.id, email: u.email, role: u.role, disabled: u.disabled, createdAt: u.createdAt, updatedAt: u.updatedAt });
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
@@ -45,7 +57,7 @@ export function createSessions(deps: {
   prefix: string;
   clock: Clock;
   tokens: AccessTokens;
-  security: SecurityService;
+  security: SecurityLog;
   audit: AuditRecorder;
   limiter: RateLimiter;
   config: Pick<Config, 'REFRESH_TOKEN_TTL_DAYS' | 'LOGIN_MAX_FAILURES' | 'LOGIN_LOCKOUT_MINUTES' | 'RATE_LIMIT_ANONYMOUS'>;
@@ -57,7 +69,7 @@ export function createSessions(deps: {
   };
 
   /** A new session (refresh token family); its start is an audit entry, written with it. */
-  async function issue(user: { id: string; email: string; role: Role }, familyId: string, caller: Caller): Promise<Session> {
+  async function issue(user: SessionUser, familyId: string, caller: Caller): Promise<Session> {
     const refresh = newRefreshToken();
     const now = deps.clock.now();
     const expiresAt = new Date(now.getTime() + deps.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
@@ -70,7 +82,7 @@ export function createSessions(deps: {
       );
     });
     const access = await deps.tokens.sign(user);
-    return { token: access.token, refreshToken: refresh.token, user: { id: user.id, email: user.email, role: user.role } };
+    return { token: access.token, refreshToken: refresh.token, user: sessionUser(user) };
   }
 
   async function registerFailure(email: string, ip: string | undefined, reason: string): Promise<void> {
@@ -134,7 +146,7 @@ export function createSessions(deps: {
       }
       if (outcome.kind !== 'renewed') throw new AppError('UNAUTHENTICATED', 'invalid or expired refresh token');
       const access = await deps.tokens.sign(outcome.user);
-      return { token: access.token, refreshToken: outcome.refreshToken, user: { id: outcome.user.id, email: outcome.user.email, role: outcome.user.role } };
+      return { token: access.token, refreshToken: outcome.refreshToken, user: sessionUser(outcome.user as SessionUser) };
     },
 
     /** Ends the session the refresh token belongs to (its whole family). Idempotent: only a session that was open is an audit entry. */

@@ -17,7 +17,7 @@ import type { EventBus } from '../infra/events.js';
 import type { Logger } from '../infra/logger.js';
 import type { RateLimiter } from '../infra/ratelimit.js';
 import { clientKey } from '../lib/ip.js';
-import type { SecurityService } from '../modules/security/security.service.js';
+import type { SecurityLog } from '../infra/security-log.js';
 import type { GraphQLContext } from './context.js';
 import { formatGraphQLError } from './errors.js';
 import { limitRules, parseLimits } from './limits.js';
@@ -80,7 +80,7 @@ export async function createGraphQLServer(deps: {
   logger: Logger;
   config: Config;
   authenticator: Authenticator;
-  security: SecurityService;
+  security: SecurityLog;
   limiter: RateLimiter;
   clock: Clock;
 }): Promise<GraphQLServer> {

@@ -2,9 +2,8 @@ import express, { type Express, type RequestHandler, type Router } from 'express
 import helmet from 'helmet';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
-import type { MountPoint } from '../modules/module.js';
 import { errorHandler, lazyRequestLogger, notFound, requestContext, requireJson } from './middleware.js';
-import { authenticate, buildRouter, rateLimit, type GuardDeps, type RouteDef } from './routes.js';
+import { authenticate, buildRouter, rateLimit, type GuardDeps, type MountPoint, type RouteDef } from './routes.js';
 
 export interface HttpAppParts {
   config: Config;

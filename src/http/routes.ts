@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { RateLimiter } from '../infra/ratelimit.js';
 import { AppError } from '../lib/errors.js';
 import { clientKey } from '../lib/ip.js';
-import type { SecurityService } from '../modules/security/security.service.js';
+import type { SecurityLog } from '../infra/security-log.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -14,7 +14,10 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** Rate-limit classes of api.md, each with its own budget per minute. */
+/** Where a REST router is mounted: the probes at the root, the APIs under their families. */
+export type MountPoint = '/' | '/api/v1' | '/api/ops';
+
+/** Rate-limit classes (docs/api.md), each with its own budget per minute. */
 export const RATE_CLASSES = {
   standard: 'RATE_LIMIT_STANDARD',
   metricsQuery: 'RATE_LIMIT_METRICS_QUERY',
@@ -44,7 +47,7 @@ export interface RouteDef {
 export interface GuardDeps {
   authenticator: Authenticator;
   limiter: RateLimiter;
-  security: SecurityService;
+  security: SecurityLog;
   config: Config;
 }
 

@@ -4,10 +4,10 @@ import type { ApiKeys } from '../auth/apikeys.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Sessions } from '../auth/sessions.js';
 import type { Config } from '../config.js';
-import type { AuditRecorder } from './audit/audit.recorder.js';
+import type { AuditRecorder } from '../infra/audit-recorder.js';
 import type { LicenseService } from './licenses/licenses.service.js';
-import type { SecurityService } from './security/security.service.js';
-import type { RouteDef } from '../http/routes.js';
+import type { SecurityLog } from '../infra/security-log.js';
+import type { MountPoint, RouteDef } from '../http/routes.js';
 import type { Clock } from '../infra/clock.js';
 import type { EventBus } from '../infra/events.js';
 import type { AnyJob, JobRegistry } from '../infra/jobs.js';
@@ -24,16 +24,13 @@ export interface ModuleDeps {
   jobs: Pick<JobRegistry, 'enqueue'>;
   clock: Clock;
   logger: Logger;
-  security: SecurityService;
+  security: SecurityLog;
   /** Appends to the audit log inside a service's transaction (see audit/audit.recorder.ts). */
   audit: AuditRecorder;
   /** The active license; gated modules call `licenses.require(plugin)` (see LicenseGuard). */
   licenses: LicenseService;
   auth: { sessions: Sessions; apiKeys: ApiKeys; authenticator: Authenticator };
 }
-
-/** Where a REST router is mounted: the probes at the root, the APIs under their families. */
-export type MountPoint = '/' | '/api/v1' | '/api/ops';
 
 /** What a module builds from its dependencies. `services` is handed to each of its resolvers' constructors. */
 export interface ModuleInstance<S> {

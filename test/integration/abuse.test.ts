@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOCK_TOLERANCE_SECONDS, createAccessTokens } from '../../src/auth/tokens.js';
 import { CreateUserDocument, LoginDocument, MeDocument, OpsEventsDocument, UpdateUserDocument } from '../generated/graphql.js';
 import { bearer, createTestEnv, login, gql, tokenFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
-import { systemActor } from '../../src/modules/audit/audit.recorder.js';
+import { systemActor } from '../../src/auth/actor.js';
 
 let env: TestEnv;
 let limited: TestEnv;

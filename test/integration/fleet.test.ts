@@ -5,7 +5,7 @@ import { agent, newAgentKey } from '../support/agent.js';
 import { activateTestLicense } from '../support/license.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { bearer, createTestEnv, gql, login, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
-import { systemActor } from '../../src/modules/audit/audit.recorder.js';
+import { systemActor } from '../../src/auth/actor.js';
 
 const NODE = 'myorg/platform/prod/cluster1';
 const clock = new FakeClock('2026-02-07T14:00:00.000Z');

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateLicenseKeyPair } from '../../src/modules/licenses/licenses.keys.js';
+import { generateLicenseKeyPair } from '../../src/lib/license-keys.js';
 import {
   ActivateLicenseDocument,
   LicenseDocument,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { DeleteSlaGroupDocument, OpsEventsDocument, SlaGroupsDocument } from '../generated/graphql.js';
+import { DeleteSlaGroupDocument, LoginWithUserDocument, OpsEventsDocument, SlaGroupsDocument } from '../generated/graphql.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { ADMIN, bearer, createTestEnv, gql, login, tokenFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
 import { print } from 'graphql';
@@ -173,5 +173,14 @@ describe('subscriptions', () => {
     expect(await close()).toEqual({ code: 4403, reason: 'no token' });
     expect(await close({ authorization: 'Bearer not-a-token' })).toEqual({ code: 4403, reason: 'bad token' });
     expect((await login(api.url, ADMIN.email, ADMIN.password)).token).toBeTruthy();
+  });
+});
+
+describe('login', () => {
+  it('answers every field of its user, not only id, email and role', async () => {
+    const r = await gql(api.url, LoginWithUserDocument, { email: ADMIN.email, password: ADMIN.password });
+    expect(r.errors).toBeUndefined();
+    expect(r.data!.login.user).toMatchObject({ email: ADMIN.email, role: 'ADMIN', disabled: false });
+    expect(new Date(r.data!.login.user.createdAt as string).getTime()).toBeGreaterThan(0);
   });
 });

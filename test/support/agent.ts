@@ -1,5 +1,5 @@
 import type { TestApp } from './harness.js';
-import { systemActor } from '../../src/modules/audit/audit.recorder.js';
+import { systemActor } from '../../src/auth/actor.js';
 
 /** An operator agent talking to the REST API with its API key. */
 export function agent(api: TestApp, secret: string) {

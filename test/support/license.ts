@@ -1,4 +1,4 @@
-import { generateLicenseKeyPair, issueLicense, type IssueLicenseInput } from '../../src/modules/licenses/licenses.keys.js';
+import { generateLicenseKeyPair, issueLicense, type IssueLicenseInput } from '../../src/lib/license-keys.js';
 import type { TestApp } from './harness.js';
 
 /**

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { errorBody } from '../../src/http/envelope.js';
 import { AppError } from '../../src/lib/errors.js';
-import { generateLicenseKeyPair, LicenseKeyConfigError, parsePublicKeys } from '../../src/modules/licenses/licenses.keys.js';
+import { generateLicenseKeyPair, LicenseKeyConfigError, parsePublicKeys } from '../../src/lib/license-keys.js';
 import { licenseStatus } from '../../src/modules/licenses/licenses.service.js';
 
 const DAY = 86_400_000;

@@ -4,7 +4,7 @@ import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/prisma.js';
 import { linkIsSound, type ChainCursor, type ChainedContent } from '../../lib/audit-chain.js';
 import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pagination.js';
-import type { AuditActorType } from './audit.recorder.js';
+import type { AuditActorType } from '../../auth/actor.js';
 
 /** An entry as stored: what its hash covers, and the hash. */
 export interface AuditEntryRecord extends ChainedContent {

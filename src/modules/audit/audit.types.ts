@@ -3,7 +3,7 @@ import { GraphQLJSON } from 'graphql-scalars';
 import { Field, ID, InputType, Int, registerEnumType } from 'type-graphql';
 import { OutputType } from '../../graphql/output-type.js';
 import { Paginated } from '../../graphql/pagination.js';
-import { AUDIT_ACTOR_TYPES, type AuditActorType } from './audit.recorder.js';
+import { AUDIT_ACTOR_TYPES, type AuditActorType } from '../../auth/actor.js';
 
 export const AuditActorTypeEnum = Object.fromEntries(AUDIT_ACTOR_TYPES.map((t) => [t, t])) as { [T in AuditActorType]: T };
 registerEnumType(AuditActorTypeEnum, { name: 'AuditActorType', description: 'USER: a person; API_KEY: an agent or job; SYSTEM: Opsgraph itself (bootstrap, CLI, scheduled jobs).' });

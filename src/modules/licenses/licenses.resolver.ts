@@ -1,7 +1,7 @@
 import { MaxLength, MinLength } from 'class-validator';
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.js';
-import { actorOf } from '../audit/audit.recorder.js';
+import { actorOf } from '../../auth/actor.js';
 import { LICENSE_UPDATED, MAX_LICENSE_KEY_LENGTH, type LicenseService, type LicenseUpdatedEvent, type LicenseView } from './licenses.service.js';
 import { LicenseActivationRecordType, LicenseActivationType, LicenseType, LicenseUpdateType } from './licenses.types.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RouteDef } from '../../http/routes.js';
 import { parseInput } from '../../http/validate.js';
-import { actorOf } from '../audit/audit.recorder.js';
+import { actorOf } from '../../auth/actor.js';
 import { MAX_LICENSE_KEY_LENGTH, type LicenseService } from './licenses.service.js';
 
 const activateBody = z.strictObject({ licenseKey: z.string().trim().min(1).max(MAX_LICENSE_KEY_LENGTH) });

@@ -7,8 +7,9 @@ import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
-import { systemActor, type AuditActor, type AuditRecorder } from '../audit/audit.recorder.js';
-import { LICENSE_ALGORITHMS, PLUGINS, type LicensePublicKey, type Plugin } from './licenses.keys.js';
+import { systemActor, type AuditActor } from '../../auth/actor.js';
+import { type AuditRecorder } from '../../infra/audit-recorder.js';
+import { LICENSE_ALGORITHMS, PLUGINS, type LicensePublicKey, type Plugin } from '../../lib/license-keys.js';
 
 export const LICENSE_UPDATED = 'license:updated';
 const DAY_MS = 86_400_000;

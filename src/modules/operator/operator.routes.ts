@@ -8,7 +8,7 @@ import type { Clock } from '../../infra/clock.js';
 import { AppError } from '../../lib/errors.js';
 import { TIERS } from '../../lib/sla-targets.js';
 import { SERVICE_STATUSES } from '../../lib/status-history.js';
-import { actorOf } from '../audit/audit.recorder.js';
+import { actorOf } from '../../auth/actor.js';
 import type { StatusIngest } from '../sla/sla.ingest.js';
 import type { FleetService } from '../sla/sla.service.js';
 

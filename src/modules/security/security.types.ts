@@ -2,7 +2,7 @@ import { GraphQLJSON } from 'graphql-scalars';
 import { Field, ID, InputType } from 'type-graphql';
 import { OutputType } from '../../graphql/output-type.js';
 import { Paginated } from '../../graphql/pagination.js';
-import { SECURITY_EVENT_TYPES } from './security.service.js';
+import { SECURITY_EVENT_TYPES } from '../../infra/security-log.js';
 
 @OutputType('SecurityEvent')
 export class SecurityEventType {

@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Authorized, Ctx, ID, Info, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.js';
-import { actorOf } from '../audit/audit.recorder.js';
+import { actorOf } from '../../auth/actor.js';
 import { selects } from '../../graphql/selection.js';
 import { PageInput } from '../../graphql/pagination.js';
 import type { Page } from '../../lib/pagination.js';

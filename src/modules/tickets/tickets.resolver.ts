@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver, Root, Subscription
 import type { GraphQLContext } from '../../graphql/context.js';
 import { PageInput } from '../../graphql/pagination.js';
 import type { Page } from '../../lib/pagination.js';
-import { actorOf } from '../audit/audit.recorder.js';
+import { actorOf } from '../../auth/actor.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import { TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED, type TicketRecord, type TicketsService } from './tickets.service.js';
 import { AddTicketCommentInput, CreateTicketInput, TicketFilter, TicketPage, TicketType, UpdateTicketInput } from './tickets.types.js';

@@ -6,7 +6,8 @@ import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
 import { assertUuid } from '../../lib/ids.js';
 import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pagination.js';
-import { systemActor, type AuditActor, type AuditRecorder } from '../audit/audit.recorder.js';
+import { systemActor, type AuditActor } from '../../auth/actor.js';
+import { type AuditRecorder } from '../../infra/audit-recorder.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 
 export const TICKET_CREATED = 'ticket:created';

@@ -4,7 +4,7 @@ import type { ApiKeys } from '../../auth/apikeys.js';
 import { requireUser } from '../../auth/guards.js';
 import type { Sessions } from '../../auth/sessions.js';
 import type { GraphQLContext } from '../../graphql/context.js';
-import { actorOf } from '../audit/audit.recorder.js';
+import { actorOf } from '../../auth/actor.js';
 import type { UsersService } from './users.service.js';
 import { ApiKeyType, AuthPayloadType, CreateApiKeyInput, CreateApiKeyPayloadType, CreateUserInput, UpdateUserInput, UserType } from './users.types.js';
 

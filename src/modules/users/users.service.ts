@@ -6,7 +6,8 @@ import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
 import { assertUuid } from '../../lib/ids.js';
-import { systemActor, type AuditActor, type AuditRecorder } from '../audit/audit.recorder.js';
+import { systemActor, type AuditActor } from '../../auth/actor.js';
+import { type AuditRecorder } from '../../infra/audit-recorder.js';
 
 export interface UserRecord {
   id: string;
