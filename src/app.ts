@@ -15,6 +15,7 @@ import { createDatabase, type DatabaseHandle } from './infra/prisma.js';
 import { closeRedis, createRedis } from './infra/redis.js';
 import { buildOpsSchema } from './graphql/schema.js';
 import { createGraphQLServer, GRAPHQL_PATH, type GraphQLServer } from './graphql/server.js';
+import { createLoaderRegistry } from './graphql/loaders.js';
 import { createHttpApp } from './http/app.js';
 import { authenticate, requireAccess, type GuardDeps, type RouteDef } from './http/routes.js';
 import { createApiKeys } from './auth/apikeys.js';
@@ -129,6 +130,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   for (const m of moduleList) built.set(m.name, m.create(deps));
   jobs.register([...built.values()].flatMap((m) => m.jobs ?? []));
   const routes = [...built.values()].flatMap((m) => m.routes ?? []);
+  const loaders = createLoaderRegistry([...built.values()].flatMap((m) => m.loaders ?? []));
   const schema = await buildOpsSchema(moduleList, { services: new Map([...built].map(([name, m]) => [name, m.services])), events });
 
   let http: Server | undefined;
@@ -138,7 +140,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   async function startApi(): Promise<string> {
     await events.start();
-    graphql = await createGraphQLServer({ schema, events, logger, config, authenticator, security, limiter, clock });
+    graphql = await createGraphQLServer({ schema, events, logger, config, authenticator, security, limiter, clock, loaders });
     const extras = [];
     if (config.BULL_BOARD_ENABLED) {
       const board = new ExpressAdapter();

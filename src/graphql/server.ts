@@ -21,6 +21,7 @@ import type { SecurityLog } from '../infra/security-log.js';
 import type { GraphQLContext } from './context.js';
 import { formatGraphQLError } from './errors.js';
 import { limitRules, parseLimits } from './limits.js';
+import type { LoaderRegistry } from './loaders.js';
 
 export const GRAPHQL_PATH = '/graphql';
 export const GRAPHQL_WS_PATH = '/graphql/ws';
@@ -83,6 +84,7 @@ export async function createGraphQLServer(deps: {
   security: SecurityLog;
   limiter: RateLimiter;
   clock: Clock;
+  loaders: LoaderRegistry;
 }): Promise<GraphQLServer> {
   const { config } = deps;
   const formatError = formatGraphQLError(deps.logger);
@@ -103,6 +105,17 @@ export async function createGraphQLServer(deps: {
       // Opsgraph sets no cache hints; the default cache-control plugin would still wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
       httpStatusFromErrors,
+      // A mutation's fields run one after another and change what an earlier one may have read
+      // through a loader: its links batch but are never answered from the request's cache.
+      {
+        async requestDidStart() {
+          return {
+            async didResolveOperation({ operation, contextValue }) {
+              if (operation?.operation === 'mutation') contextValue.loaders = deps.loaders.forRequest({ cache: false });
+            },
+          };
+        },
+      },
     ],
     // Shutdown is ours (see app.ts): Apollo's own signal handlers would re-raise SIGTERM and exit 143.
     stopOnTerminationSignals: false,
@@ -119,6 +132,7 @@ export async function createGraphQLServer(deps: {
       principal: req.principal,
       authError: res.locals.authError,
       ip: req.ip,
+      loaders: deps.loaders.forRequest(),
     }),
   });
 
@@ -204,6 +218,8 @@ export async function createGraphQLServer(deps: {
               events: deps.events,
               principal: ctx.extra.principal,
               ip,
+              // Lives as long as the subscription: batching per event, no cache across events.
+              loaders: deps.loaders.forRequest({ cache: false }),
             };
             return { schema: deps.schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue: context };
           },

@@ -55,3 +55,13 @@ export function changesFrom(observations: readonly Observation[], staleMs: numbe
 export function tieBreak(a: ServiceStatus, b: ServiceStatus): ServiceStatus {
   return SERVICE_STATUSES.indexOf(a) >= SERVICE_STATUSES.indexOf(b) ? a : b;
 }
+
+/**
+ * An agent is ONLINE while the newest of its signs of life, the last heartbeat (when it arrived) or
+ * the last status report (its observedAt), is at most `staleMs` old: the same limit after which
+ * its services' statuses go UNKNOWN. Neither ever: OFFLINE.
+ */
+export function nodeStatus(lastHeartbeatAt: number | null, lastReportAt: number | null, now: number, staleMs: number): 'ONLINE' | 'OFFLINE' {
+  const last = Math.max(lastHeartbeatAt ?? -Infinity, lastReportAt ?? -Infinity);
+  return now - last <= staleMs ? 'ONLINE' : 'OFFLINE';
+}

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { AuditRecorder } from '../infra/audit-recorder.js';
 import type { LicenseService } from './licenses/licenses.service.js';
 import type { SecurityLog } from '../infra/security-log.js';
+import type { LoaderProvider } from '../graphql/loaders.js';
 import type { MountPoint, RouteDef } from '../http/routes.js';
 import type { Clock } from '../infra/clock.js';
 import type { EventBus } from '../infra/events.js';
@@ -37,6 +38,8 @@ export interface ModuleInstance<S> {
   services: S;
   routes?: { mount: MountPoint; routes: RouteDef[] }[];
   jobs?: AnyJob[];
+  /** Batched reads of this module's data, for the GraphQL links of any module (see graphql/loaders.ts). */
+  loaders?: LoaderProvider[];
   /** Runs once when the process starts, before it serves (e.g. creating the first admin). */
   onStart?: () => Promise<void>;
   /** Runs once when the process stops, before connections close (e.g. ending a bus listener). */

@@ -3,6 +3,8 @@ import { operatorRoutes } from '../operator/operator.routes.js';
 import { createSlaAlerts } from './sla.alerts.js';
 import { createSlaEngine, type SlaEngine } from './sla.engine.js';
 import { createStatusIngest } from './sla.ingest.js';
+import { IncidentLinks, ServiceLinks, SlaGroupLinks } from './sla.links.js';
+import { slaLoaders } from './sla.loaders.js';
 import { fleetJobs } from './sla.jobs.js';
 import { createRollups, type Rollups } from './sla.rollups.js';
 import { SlaResolver } from './sla.resolver.js';
@@ -12,7 +14,7 @@ import type { LicenseGuard } from '../licenses/licenses.service.js';
 /** Nodes, SLA groups, services and their history; the agents' REST API is its adapter (src/modules/operator). */
 export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine; rollups: Rollups; licenses: LicenseGuard }>({
   name: 'sla',
-  resolvers: [SlaResolver],
+  resolvers: [SlaResolver, ServiceLinks, SlaGroupLinks, IncidentLinks],
   create({ db, pool, redis, clock, events, config, logger, audit, licenses }) {
     const staleMs = config.STALE_AFTER_SECONDS * 1_000;
     const fleet = createFleetService({ db, pool, redis, prefix: config.REDIS_PREFIX, clock, events, logger, audit, staleMs, licenses });
@@ -26,6 +28,7 @@ export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine; 
       services: { fleet, engine, rollups, licenses },
       routes: [{ mount: '/api/v1', routes: operatorRoutes({ fleet, ingest, clock, config }) }],
       jobs: Object.values(fleetJobs(fleet, alerts, rollups, config)),
+      loaders: slaLoaders(fleet, engine),
     };
   },
 });

@@ -1,8 +1,6 @@
-import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, Authorized, Ctx, ID, Info, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { actorOf } from '../../auth/actor.js';
-import { selects } from '../../graphql/selection.js';
 import { PageInput } from '../../graphql/pagination.js';
 import type { Page } from '../../lib/pagination.js';
 import { STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
@@ -23,7 +21,6 @@ import {
   SlaDashboardStatsType,
   SlaGroupType,
   SlaPeriodType,
-  SlaStatus,
   SlaTrendFilter,
   SlaAlertType,
   SlaIncidentEventType,
@@ -51,37 +48,25 @@ export class SlaResolver {
     this.licenses = services.licenses;
   }
 
-  /**
-   * Groups with their month status and 30-day uptime, all computed in one pass, and only when
-   * the query asks for them: listing the fleet must not pay for SLA arithmetic it does not show.
-   */
-  private async withNumbers(groups: GroupRecord[], info: GraphQLResolveInfo): Promise<SlaGroupType[]> {
-    if (!selects(info, ['status', 'currentUptime'])) return groups.map((g) => ({ ...g, status: SlaStatus.NO_DATA, currentUptime: null }));
-    const numbers = await this.engine.groupNumbers(groups);
-    return groups.map((g) => ({ ...g, status: numbers.get(g.id)!.status as SlaStatus, currentUptime: numbers.get(g.id)!.currentUptime }));
-  }
-
+  // A group's month status and 30-day uptime are computed only when the query asks for them, for
+  // every group of the answer in one pass (SlaGroupLinks): listing the fleet does not pay for SLA
+  // arithmetic it does not show.
   @Authorized('VIEWER')
   @Query(() => [SlaGroupType], { description: 'Every SLA group with its services, their backup status, the month status and the 30-day uptime.' })
-  async slaGroups(@Info() info: GraphQLResolveInfo): Promise<SlaGroupType[]> {
-    return this.withNumbers(await this.fleet.groups(), info);
+  slaGroups(): Promise<GroupRecord[]> {
+    return this.fleet.groups();
   }
 
   @Authorized('VIEWER')
   @Query(() => SlaGroupType)
-  async slaGroup(@Arg('id', () => ID) id: string, @Info() info: GraphQLResolveInfo): Promise<SlaGroupType> {
-    return (await this.withNumbers([await this.fleet.group(id)], info))[0]!;
+  slaGroup(@Arg('id', () => ID) id: string): Promise<GroupRecord> {
+    return this.fleet.group(id);
   }
 
   @Authorized('ADMIN')
   @Mutation(() => SlaGroupType, { description: 'Changing a target re-evaluates statuses from the same history; nothing is rewritten.' })
-  async updateSlaGroup(
-    @Arg('id', () => ID) id: string,
-    @Arg('input') input: UpdateSlaGroupInput,
-    @Info() info: GraphQLResolveInfo,
-    @Ctx() ctx: GraphQLContext,
-  ): Promise<SlaGroupType> {
-    return (await this.withNumbers([await this.fleet.updateGroup(id, input, actorOf(ctx))], info))[0]!;
+  updateSlaGroup(@Arg('id', () => ID) id: string, @Arg('input') input: UpdateSlaGroupInput, @Ctx() ctx: GraphQLContext): Promise<GroupRecord> {
+    return this.fleet.updateGroup(id, input, actorOf(ctx));
   }
 
   @Authorized('ADMIN')

@@ -13,7 +13,7 @@ import { canonicalJson } from '../../lib/audit-chain.js';
 import { targetUptime } from '../../lib/sla-targets.js';
 import type { AuditActor } from '../../auth/actor.js';
 import type { AuditRecorder } from '../../infra/audit-recorder.js';
-import type { ServiceStatus } from '../../lib/status-history.js';
+import { nodeStatus, type ServiceStatus } from '../../lib/status-history.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import { admitServices, capacityError } from './sla.capacity.js';
 import { nodeLock, publishAll, STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
@@ -44,6 +44,8 @@ export interface NodeRecord {
   id: string;
   operatorVersion: string | null;
   lastHeartbeatAt: Date | null;
+  /** observedAt of the newest status report from the node. */
+  lastReportAt: Date | null;
   status: 'ONLINE' | 'OFFLINE';
   watchedServices: number;
   healthyServices: number;
@@ -55,6 +57,17 @@ export interface ServiceFilter {
   slaGroupId?: string | null;
   status?: ServiceStatus | null;
   namespace?: string | null;
+  /** The service's name, exactly. */
+  name?: string | null;
+  /** Case-insensitive part of the name, the display name or the namespace. */
+  search?: string | null;
+}
+
+/** What `SlaGroup.incidents` asks of one group: only open (true) or closed (false) ones, newest first, at most `limit`. */
+export interface GroupIncidentsKey {
+  groupId: string;
+  open: boolean | null;
+  limit: number;
 }
 
 export interface BackupReportInput {
@@ -73,6 +86,9 @@ export interface BackupReportAnswer {
   affected: number;
   services: string[];
 }
+
+/** The wildcards of LIKE taken literally: a search for `50%` finds "50%", not "50" and anything after it. */
+const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 const toGroup = (g: { id: string; name: string; displayName: string; tier: string; targetUptime: number | null }) => ({
   id: g.id,
@@ -96,6 +112,20 @@ export function createFleetService(deps: {
   licenses: Pick<LicenseGuard, 'maxServices'>;
 }) {
   const { db, clock } = deps;
+
+  const toNodeRecord = (
+    n: { id: string; operatorVersion: string | null; lastHeartbeatAt: Date | null; lastReportAt: Date | null; watchedServices: number; healthyServices: number; unhealthyServices: number },
+    now: number,
+  ): NodeRecord => ({
+    id: n.id,
+    operatorVersion: n.operatorVersion,
+    lastHeartbeatAt: n.lastHeartbeatAt,
+    lastReportAt: n.lastReportAt,
+    status: nodeStatus(n.lastHeartbeatAt?.getTime() ?? null, n.lastReportAt?.getTime() ?? null, now, deps.staleMs),
+    watchedServices: n.watchedServices,
+    healthyServices: n.healthyServices,
+    unhealthyServices: n.unhealthyServices,
+  });
 
   /** backupOverdue as api.md defines it, in SQL, for a given instant. */
   const overdueSql = (now: string) =>
@@ -360,6 +390,10 @@ export function createFleetService(deps: {
         ...(filter?.slaGroupId ? { slaGroupId: assertUuid(filter.slaGroupId, 'filter.slaGroupId') } : {}),
         ...(filter?.status ? { status: filter.status } : {}),
         ...(filter?.namespace ? { namespace: filter.namespace } : {}),
+        ...(filter?.name ? { name: filter.name } : {}),
+        ...(filter?.search
+          ? { OR: (['name', 'displayName', 'namespace'] as const).map((f) => ({ [f]: { contains: literal(filter.search!), mode: 'insensitive' as const } })) }
+          : {}),
       };
       const [items, total] = await db.$transaction([
         db.service.findMany({ where, orderBy: [{ [p.sort]: p.order }, { nodeId: 'asc' }, { id: 'asc' }], skip: p.skip, take: p.take }),
@@ -392,18 +426,51 @@ export function createFleetService(deps: {
     async nodes(): Promise<NodeRecord[]> {
       const now = clock.now().getTime();
       const nodes = await db.node.findMany({ orderBy: { id: 'asc' } });
-      return nodes.map((n) => {
-        const last = Math.max(n.lastHeartbeatAt?.getTime() ?? 0, n.lastReportAt?.getTime() ?? 0);
-        return {
-          id: n.id,
-          operatorVersion: n.operatorVersion,
-          lastHeartbeatAt: n.lastHeartbeatAt,
-          status: now - last <= deps.staleMs ? 'ONLINE' : 'OFFLINE',
-          watchedServices: n.watchedServices,
-          healthyServices: n.healthyServices,
-          unhealthyServices: n.unhealthyServices,
-        };
+      return nodes.map((n) => toNodeRecord(n, now));
+    },
+
+    /** The links' reads (sla.loaders.ts): one statement for any number of ids. */
+    async nodesByIds(ids: readonly string[]): Promise<Map<string, NodeRecord>> {
+      const now = clock.now().getTime();
+      const nodes = await db.node.findMany({ where: { id: { in: [...ids] } } });
+      return new Map(nodes.map((n) => [n.id, toNodeRecord(n, now)]));
+    },
+
+    async servicesByIds(ids: readonly string[]): Promise<Map<string, ServiceRecord>> {
+      const rows = await db.service.findMany({ where: { id: { in: [...ids] } } });
+      return new Map(rows.map((r) => [r.id, toServiceRecord(r)]));
+    },
+
+    /**
+     * The newest incidents of each group (of its current members, as `incidents(filter: { slaGroupId })`
+     * counts them): one statement per distinct `open`/`limit` asked, whatever the number of groups.
+     */
+    async groupIncidents(keys: readonly GroupIncidentsKey[]): Promise<IncidentRecord[][]> {
+      const out = keys.map((): IncidentRecord[] => []);
+      const asks = new Map<string, { open: boolean | null; limit: number; slots: Map<string, number[]> }>();
+      keys.forEach((k, i) => {
+        const ask = `${k.open}|${k.limit}`;
+        if (!asks.has(ask)) asks.set(ask, { open: k.open, limit: k.limit, slots: new Map() });
+        const { slots } = asks.get(ask)!;
+        slots.set(k.groupId, [...(slots.get(k.groupId) ?? []), i]);
       });
+      await Promise.all(
+        [...asks.values()].map(async ({ open, limit, slots }) => {
+          const { rows } = await deps.pool.query<IncidentRecord & { slaGroupId: string }>({
+            name: 'opsgraph.links.group-incidents',
+            text: `SELECT g.id AS "slaGroupId", i.id, i."serviceId", i."startedAt", i."endedAt"
+             FROM unnest($1::uuid[]) AS g(id)
+             CROSS JOIN LATERAL (
+               SELECT i.id, i."serviceId", i."startedAt", i."endedAt" FROM "Incident" i JOIN "Service" s ON s.id = i."serviceId"
+               WHERE s."slaGroupId" = g.id AND ($2::boolean IS NULL OR (i."endedAt" IS NULL) = $2)
+               ORDER BY i."startedAt" DESC, i.id LIMIT $3) i
+             ORDER BY g.id, i."startedAt" DESC, i.id`,
+            values: [[...slots.keys()], open, limit],
+          });
+          for (const r of rows) for (const i of slots.get(r.slaGroupId)!) out[i]!.push(r);
+        }),
+      );
+      return out;
     },
 
     /**

@@ -3,6 +3,7 @@ import { ArgsType, Field, Float, ID, InputType, Int, registerEnumType } from 'ty
 import { TIERS } from '../../lib/sla-targets.js';
 import { OutputType } from '../../graphql/output-type.js';
 import { Paginated } from '../../graphql/pagination.js';
+import { DEFAULT_LIMIT, MAX_LIMIT } from '../../lib/pagination.js';
 import { SERVICE_STATUSES, type ServiceStatus } from '../../lib/status-history.js';
 
 export const ServiceStatusEnum = Object.fromEntries(SERVICE_STATUSES.map((s) => [s, s])) as { [S in ServiceStatus]: S };
@@ -11,11 +12,16 @@ registerEnumType(ServiceStatusEnum, {
   description: 'Up: OPERATIONAL, DEGRADED. Down: PARTIAL_OUTAGE, MAJOR_OUTAGE. MAINTENANCE and UNKNOWN count as neither.',
 });
 
+const SEARCH_MAX = 255;
+
 export enum NodeStatus {
   ONLINE = 'ONLINE',
   OFFLINE = 'OFFLINE',
 }
-registerEnumType(NodeStatus, { name: 'NodeStatus', description: 'ONLINE while the agent has reported or sent a heartbeat within the stale limit.' });
+registerEnumType(NodeStatus, {
+  name: 'NodeStatus',
+  description: 'ONLINE while the newer of lastHeartbeatAt and lastReportAt is at most STALE_AFTER_SECONDS old, else OFFLINE.',
+});
 
 export enum SlaStatus {
   MET = 'MET',
@@ -51,6 +57,7 @@ export class ServiceType {
   @Field(() => BackupStatusType) backupStatus!: BackupStatusType;
 }
 
+/** `status`, `currentUptime` and `incidents` are computed or read only when asked for (sla.links.ts). */
 @OutputType('SlaGroup')
 export class SlaGroupType {
   @Field(() => ID) id!: string;
@@ -58,18 +65,28 @@ export class SlaGroupType {
   @Field() displayName!: string;
   @Field({ description: 'critical, high, standard or low.' }) tier!: string;
   @Field(() => Float, { description: "The group's own target, else its tier's (critical 99.95, high 99.9, standard 99.5, low 99.0)." }) targetUptime!: number;
-  @Field(() => SlaStatus, { description: 'Error-budget status of the current UTC month.' })
-  status!: SlaStatus;
-  @Field(() => Float, { nullable: true, description: 'Uptime % over the last 30 days; null without data.' })
-  currentUptime!: number | null;
   @Field(() => [ServiceType]) services!: ServiceType[];
+}
+
+@ArgsType()
+export class SlaGroupIncidentsArgs {
+  @Field(() => Boolean, { nullable: true, description: 'Only open (true) or only closed (false) incidents; all when left out.' })
+  open?: boolean | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: DEFAULT_LIMIT, description: `At most this many (1 to ${MAX_LIMIT}).` })
+  @IsOptional()
+  @Min(1)
+  @Max(MAX_LIMIT)
+  limit?: number | null;
 }
 
 @OutputType('Node')
 export class NodeType {
   @Field(() => ID) id!: string;
   @Field(() => String, { nullable: true }) operatorVersion!: string | null;
-  @Field(() => Date, { nullable: true }) lastHeartbeatAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When the last heartbeat arrived.' }) lastHeartbeatAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'observedAt of the newest status report from this node; a replayed older report does not move it back.' })
+  lastReportAt!: Date | null;
   @Field(() => NodeStatus) status!: NodeStatus;
   @Field(() => Int) watchedServices!: number;
   @Field(() => Int) healthyServices!: number;
@@ -82,6 +99,8 @@ export class ServiceFilter {
   @Field(() => ID, { nullable: true }) slaGroupId?: string;
   @Field(() => ServiceStatusEnum, { nullable: true }) status?: ServiceStatus;
   @Field({ nullable: true }) namespace?: string;
+  @Field({ nullable: true, description: 'The service name, exactly.' }) @IsOptional() @MaxLength(SEARCH_MAX) name?: string;
+  @Field({ nullable: true, description: 'Case-insensitive part of the name, the display name or the namespace.' }) @IsOptional() @MaxLength(SEARCH_MAX) search?: string;
 }
 
 export const ServicePage = Paginated(ServiceType, 'ServicePage');

@@ -2,6 +2,7 @@ import { defineModule } from '../module.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import { SLA_INCIDENT } from '../sla/sla.incidents.js';
 import { incidentNotice, ticketJobs } from './tickets.jobs.js';
+import { TicketCommentLinks, TicketLinks } from './tickets.links.js';
 import { TicketsResolver } from './tickets.resolver.js';
 import { createTicketsService, type TicketsService } from './tickets.service.js';
 
@@ -12,7 +13,7 @@ import { createTicketsService, type TicketsService } from './tickets.service.js'
  */
 export const ticketsModule = defineModule<{ tickets: TicketsService; licenses: LicenseGuard }>({
   name: 'tickets',
-  resolvers: [TicketsResolver],
+  resolvers: [TicketsResolver, TicketLinks, TicketCommentLinks],
   create({ db, clock, events, logger, licenses, audit, jobs, config }) {
     const tickets = createTicketsService({ db, clock, events, logger, licenses, audit, autoIncidentTickets: config.AUTO_INCIDENT_TICKETS });
     const defs = ticketJobs(tickets);

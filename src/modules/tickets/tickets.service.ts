@@ -33,7 +33,6 @@ export interface TicketRecord {
   status: TicketStatus;
   priority: TicketPriority;
   assigneeId: string | null;
-  assignee: { id: string; email: string } | null;
   createdById: string | null;
   serviceId: string | null;
   incidentId: string | null;
@@ -85,8 +84,8 @@ export interface IncidentNotice {
   incident: { id: string; serviceId: string; slaGroupId: string | null; startedAt: string | Date; endedAt: string | Date | null };
 }
 
+/** The ticket's own rows; GraphQL follows its links (assignee, service, authors) through loaders. */
 const include = {
-  assignee: { select: { id: true, email: true } },
   comments: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
 } as const satisfies Prisma.TicketInclude;
 

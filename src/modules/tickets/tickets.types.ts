@@ -13,7 +13,7 @@ const TITLE_MAX = 200;
 const TEXT_MAX = 20_000;
 const ALERTS_MAX = 100;
 
-@OutputType('TicketUser')
+@OutputType('TicketUser', { description: 'A user as a ticket names them: id and email, whoever reads the ticket (the rest of a user is for admins).' })
 export class TicketUserType {
   @Field(() => ID) id!: string;
   @Field() email!: string;
@@ -35,7 +35,6 @@ export class TicketType {
   @Field(() => TicketStatusEnum) status!: Status;
   @Field(() => TicketPriorityEnum) priority!: Priority;
   @Field(() => ID, { nullable: true }) assigneeId!: string | null;
-  @Field(() => TicketUserType, { nullable: true }) assignee!: TicketUserType | null;
   @Field(() => ID, { nullable: true, description: 'null: opened by the system.' }) createdById!: string | null;
   @Field(() => ID, { nullable: true }) serviceId!: string | null;
   @Field(() => ID, { nullable: true }) incidentId!: string | null;

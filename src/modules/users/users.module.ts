@@ -1,5 +1,6 @@
 import { defineModule } from '../module.js';
 import { UsersResolver, type UsersServices } from './users.resolver.js';
+import { usersLoaders } from './users.loaders.js';
 import { createUsersService } from './users.service.js';
 
 /** People, sessions and API keys; authentication itself lives in src/auth. */
@@ -10,6 +11,7 @@ export const usersModule = defineModule<UsersServices>({
     const users = createUsersService({ db, clock, audit });
     return {
       services: { users, sessions: auth.sessions, apiKeys: auth.apiKeys },
+      loaders: usersLoaders(users),
       async onStart() {
         const created = await users.ensureFirstAdmin({ email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD });
         if (!created) return;

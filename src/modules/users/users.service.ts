@@ -18,6 +18,12 @@ export interface UserRecord {
   updatedAt: Date;
 }
 
+/** A user as other people see them where a record names them (ticket assignee, comment author). */
+export interface UserSummary {
+  id: string;
+  email: string;
+}
+
 const PUBLIC_FIELDS = { id: true, email: true, role: true, disabled: true, createdAt: true, updatedAt: true } as const;
 // Any constants work; they only have to be the same in every instance.
 const FIRST_ADMIN_LOCK = 7_314_001;
@@ -36,6 +42,12 @@ export function createUsersService(deps: { db: Database; clock: Clock; audit: Au
   return {
     list(): Promise<UserRecord[]> {
       return deps.db.user.findMany({ select: PUBLIC_FIELDS, orderBy: { createdAt: 'asc' } });
+    },
+
+    /** Who a link names (a ticket's assignee, a comment's author): id and email, nothing a viewer may not see. */
+    async summaries(ids: readonly string[]): Promise<Map<string, UserSummary>> {
+      const users = await deps.db.user.findMany({ where: { id: { in: [...ids] } }, select: { id: true, email: true } });
+      return new Map(users.map((u) => [u.id, u]));
     },
 
     async get(id: string): Promise<UserRecord> {
