@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, getMetadataStorage, type ContainerType, type PubSub } from 'type-graphql';
 import { authChecker } from '../auth/guards.js';
-import type { EventBus } from '../infra/events.js';
+import { eventDefinition, type EventBus } from '../infra/events.js';
 import type { AnyModule } from '../modules/module.js';
 
 type ResolverClass = new (services: never) => object;
@@ -12,11 +12,16 @@ type ResolverClass = new (services: never) => object;
  * type, and the subscriber receives the event's payload as its root value.
  */
 function busPubSub(events: EventBus): PubSub {
+  const definition = (type: string) => {
+    const def = eventDefinition(type);
+    if (!def) throw new Error(`subscription topic ${type} is no defined event`);
+    return def;
+  };
   return {
-    publish: (type, payload) => void events.publish(type, payload),
+    publish: (type, payload) => void events.publish(definition(type), payload),
     subscribe: (type) =>
       (async function* () {
-        for await (const event of events.subscribe([type])) yield event.payload;
+        for await (const event of events.subscribe([definition(type)])) yield event.payload;
       })(),
   };
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { z } from 'zod';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 
@@ -6,17 +7,50 @@ import type { Logger } from './logger.js';
  * The event bus: every domain event goes through here, so a subscriber on any API
  * instance sees an event raised by any instance or worker.
  *
+ * Events are typed: each is a `defineEvent(type, schema)` in its module's `*.events.ts`, the
+ * module's public contract. Publishing validates the payload (an invalid one is logged and not
+ * sent), serializes it as JSON, and never throws: it is called after the change committed, and a
+ * Redis hiccup must not turn a committed change into an error. Every receiver gets the payload
+ * parsed by the same schema (dates as `Date` again).
+ *
  * Each process holds one Redis subscription to one channel per deployment
  * (`<REDIS_PREFIX>:events`), taken at start-up and awaited, and fans messages out
  * in memory. A subscriber is therefore listening as soon as its process is
  * started, with no per-topic SUBSCRIBE round trip that could miss the first event.
- * Payloads travel as JSON: dates arrive as ISO strings.
  *
  * Each subscriber gets only the types it asked for, in a buffer of its own: a subscriber that
  * falls behind (a slow WebSocket client, a burst of thousands of status changes arriving in one
  * read from Redis) loses its oldest events, logged, instead of holding memory without bound or
  * failing the process.
  */
+export interface EventDefinition<T extends string = string, S extends z.ZodType = z.ZodType> {
+  readonly type: T;
+  readonly schema: S;
+}
+
+export type EventPayload<D extends EventDefinition> = z.output<D['schema']>;
+export type EventInput<D extends EventDefinition> = z.input<D['schema']>;
+
+const definitions = new Map<string, EventDefinition>();
+
+/** Declares an event type and its payload schema; a type is defined once, in its module's `*.events.ts`. */
+export function defineEvent<const T extends string, S extends z.ZodType>(type: T, schema: S): EventDefinition<T, S> {
+  if (definitions.has(type)) throw new Error(`event ${type} is defined twice`);
+  const def = { type, schema };
+  definitions.set(type, def);
+  return def;
+}
+
+/** Every defined event, in definition order (the module list imports them all). */
+export function eventDefinitions(): EventDefinition[] {
+  return [...definitions.values()];
+}
+
+export function eventDefinition(type: string): EventDefinition | undefined {
+  return definitions.get(type);
+}
+
+/** An event as receivers get it: the payload parsed by its definition. */
 export interface OpsEvent<T = unknown> {
   type: string;
   payload: T;
@@ -24,14 +58,15 @@ export interface OpsEvent<T = unknown> {
 }
 
 export interface EventBus {
-  publish<T>(type: string, payload: T): Promise<void>;
-  /** Events of the given types (all when `types` is empty or absent), from every instance. */
-  subscribe(types?: readonly string[]): AsyncIterable<OpsEvent>;
+  /** Validates and sends, after the change committed; logs instead of throwing. */
+  publish<D extends EventDefinition>(def: D, payloads: EventInput<D> | readonly EventInput<D>[]): Promise<void>;
+  /** Events of the given definitions (all when absent or empty), from every instance. */
+  subscribe(defs?: readonly EventDefinition[]): AsyncIterable<OpsEvent>;
   /**
-   * Calls `handler` for each event of `types`, one at a time, in the background, until `stop`; a
+   * Calls `handler` for each event of `defs`, one at a time, in the background, until `stop`; a
    * handler that throws is logged and the next event still comes.
    */
-  listen(types: readonly string[], handler: (event: OpsEvent) => unknown): { stop(): Promise<void> };
+  listen<D extends EventDefinition>(defs: readonly D[], handler: (event: OpsEvent<EventPayload<D>>) => unknown): { stop(): Promise<void> };
 }
 
 export interface EventBusHandle extends EventBus {
@@ -57,7 +92,11 @@ export function createEventBus(deps: {
     if (from !== channel) return;
     let event: OpsEvent;
     try {
-      event = JSON.parse(message) as OpsEvent;
+      const raw = JSON.parse(message) as OpsEvent;
+      const def = definitions.get(raw.type);
+      // Another version of Opsgraph on the same channel may know types this one does not.
+      if (!def) return;
+      event = { ...raw, payload: def.schema.parse(raw.payload) };
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message }, 'dropped an unreadable event');
       return;
@@ -75,16 +114,29 @@ export function createEventBus(deps: {
       for (const finish of [...finishers]) finish();
       if (deps.subscriber.status === 'ready') await deps.subscriber.unsubscribe(channel).catch(() => undefined);
     },
-    async publish(type, payload) {
-      const event: OpsEvent = { type, payload, timestamp: deps.clock.now().toISOString() };
-      await deps.publisher.publish(channel, JSON.stringify(event));
+    async publish(def, payloads) {
+      const list = (Array.isArray(payloads) ? payloads : [payloads]) as unknown[];
+      const timestamp = deps.clock.now().toISOString();
+      const sent = await Promise.allSettled(
+        list.map(async (payload) => {
+          const checked = def.schema.safeParse(payload);
+          if (!checked.success) {
+            deps.logger.error({ type: def.type, issues: checked.error.issues.slice(0, 5) }, 'refused to publish an invalid event');
+            return;
+          }
+          // JSON carries dates as ISO strings; receivers parse them back with the same schema.
+          await deps.publisher.publish(channel, JSON.stringify({ type: def.type, payload, timestamp }));
+        }),
+      );
+      const failed = sent.filter((r) => r.status === 'rejected');
+      if (failed.length) deps.logger.warn({ type: def.type, failed: failed.length, err: String(failed[0]!.reason) }, 'could not publish events');
     },
-    listen(types, handler) {
-      const it = bus.subscribe(types)[Symbol.asyncIterator]();
+    listen(defs, handler) {
+      const it = bus.subscribe(defs)[Symbol.asyncIterator]();
       void (async () => {
         for (let next = await it.next(); !next.done; next = await it.next()) {
           try {
-            await handler(next.value);
+            await handler(next.value as never);
           } catch (err) {
             deps.logger.warn({ err: (err as Error).message, type: next.value.type }, 'an event listener failed');
           }
@@ -92,8 +144,9 @@ export function createEventBus(deps: {
       })();
       return { stop: async () => void (await it.return?.()) };
     },
-    subscribe(types) {
-      const wanted = types?.length ? new Set(types) : null;
+    subscribe(defs) {
+      const types = defs?.length ? defs.map((d) => d.type) : undefined;
+      const wanted = types ? new Set(types) : null;
       return {
         [Symbol.asyncIterator](): AsyncIterator<OpsEvent> {
           const queue: OpsEvent[] = [];

@@ -1,3 +1,4 @@
+import { SLA_INCIDENT } from '../../src/modules/sla/sla.events.js';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -147,8 +148,8 @@ describe('automatic incident tickets', () => {
 
     // The same notice again (another instance, a retry): still one ticket.
     const { slaGroupId } = await a.app.db.prisma.service.findUniqueOrThrow({ where: { id: incident.serviceId } });
-    await a.app.events.publish('sla:incident', { action: 'OPENED', incident: { ...incident, slaGroupId } });
-    await b.app.events.publish('sla:incident', { action: 'OPENED', incident: { ...incident, slaGroupId } });
+    await a.app.events.publish(SLA_INCIDENT, { action: 'OPENED', incident: { ...incident, slaGroupId } });
+    await b.app.events.publish(SLA_INCIDENT, { action: 'OPENED', incident: { ...incident, slaGroupId } });
 
     clock.advance(30_000);
     expect((await post('OPERATIONAL')).status).toBe(200);

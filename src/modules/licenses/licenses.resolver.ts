@@ -2,7 +2,8 @@ import { MaxLength, MinLength } from 'class-validator';
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { actorOf } from '../../auth/actor.js';
-import { LICENSE_UPDATED, MAX_LICENSE_KEY_LENGTH, type LicenseService, type LicenseUpdatedEvent, type LicenseView } from './licenses.service.js';
+import { LICENSE_UPDATED } from './licenses.events.js';
+import { MAX_LICENSE_KEY_LENGTH, type LicenseService, type LicenseUpdatedEvent, type LicenseView } from './licenses.service.js';
 import { LicenseActivationRecordType, LicenseActivationType, LicenseType, LicenseUpdateType } from './licenses.types.js';
 
 @ArgsType()
@@ -14,7 +15,6 @@ class ActivateLicenseArgs {
 }
 
 /** Events travel as JSON: dates come back as strings. */
-const revive = (l: LicenseView): LicenseView => ({ ...l, issuedAt: new Date(l.issuedAt), expiresAt: new Date(l.expiresAt), activatedAt: new Date(l.activatedAt) });
 
 @Resolver()
 export class LicensesResolver {
@@ -43,8 +43,8 @@ export class LicensesResolver {
   }
 
   @Authorized('VIEWER')
-  @Subscription(() => LicenseUpdateType, { topics: LICENSE_UPDATED, description: 'A license was activated, is about to expire, or expired (license:updated).' })
+  @Subscription(() => LicenseUpdateType, { topics: LICENSE_UPDATED.type, description: 'A license was activated, is about to expire, or expired (license:updated).' })
   licenseUpdated(@Root() event: LicenseUpdatedEvent): LicenseUpdateType {
-    return { ...event, license: revive(event.license) };
+    return event;
   }
 }

@@ -1,3 +1,4 @@
+import { LICENSE_UPDATED } from './licenses.events.js';
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
@@ -11,7 +12,6 @@ import { systemActor, type AuditActor } from '../../auth/actor.js';
 import { type AuditRecorder } from '../../infra/audit-recorder.js';
 import { LICENSE_ALGORITHMS, PLUGINS, type LicensePublicKey, type Plugin } from '../../lib/license-keys.js';
 
-export const LICENSE_UPDATED = 'license:updated';
 const DAY_MS = 86_400_000;
 /** Longest license key accepted: real ones are a few hundred bytes. */
 export const MAX_LICENSE_KEY_LENGTH = 8_192;
@@ -143,13 +143,7 @@ export function createLicenseService(deps: {
     return !!l && l.plugins.includes(plugin) && l.expiresAt.getTime() > clock.now().getTime();
   }
 
-  async function publish(event: LicenseUpdatedEvent): Promise<void> {
-    try {
-      await deps.events.publish(LICENSE_UPDATED, event);
-    } catch (err) {
-      deps.logger.warn({ err: (err as Error).message, action: event.action }, 'could not publish license:updated');
-    }
-  }
+  const publish = (event: LicenseUpdatedEvent) => deps.events.publish(LICENSE_UPDATED, event);
 
   /** Verifies a key against the configured public keys; every refusal names licenseKey and why. */
   async function verify(token: string, now: Date): Promise<{ claims: z.output<typeof claimsSchema>; kid: string | null }> {

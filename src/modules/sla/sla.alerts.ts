@@ -4,8 +4,7 @@ import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import type { SlaEngine } from './sla.engine.js';
-import { publishAll } from './sla.ingest.js';
-import { SLA_ALERT, type SlaAlertEvent } from './sla.service.js';
+import { SLA_ALERT, type SlaAlertEvent } from './sla.events.js';
 
 /**
  * Evaluates the current month's error budget of every service in a group and of every group;
@@ -42,10 +41,10 @@ export function createSlaAlerts(deps: { engine: SlaEngine; pool: pg.Pool; clock:
             slaGroupId: s.slaGroupId,
             status: s.status,
             message: `${s.scope === 'GROUP' ? 'SLA group' : 'service'} ${s.name} is ${s.status}: ${s.consumedMinutes.toFixed(1)} of ${s.allowedMinutes.toFixed(1)} minutes of downtime allowed in ${period} used`,
-            at: now.toISOString(),
+            at: now,
           };
         });
-      await publishAll(deps, SLA_ALERT, alerts);
+      await deps.events.publish(SLA_ALERT, alerts);
       return alerts.length;
     },
   };

@@ -1,9 +1,9 @@
+import type { IncidentEvent } from './sla.events.js';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { incidents, timeline } from '../../lib/sla.js';
 import { historySince } from './sla.history.js';
 
-export const SLA_INCIDENT = 'sla:incident';
 
 export interface IncidentRecord {
   id: string;
@@ -13,10 +13,6 @@ export interface IncidentRecord {
   endedAt: Date | null;
 }
 
-export interface IncidentEvent {
-  incident: IncidentRecord;
-  action: 'OPENED' | 'CLOSED';
-}
 
 /** An incident's id follows from its service and start, so recomputing it keeps its identity. */
 export function incidentId(serviceId: string, startedAt: number): string {

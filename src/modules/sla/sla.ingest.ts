@@ -12,7 +12,8 @@ import { changesFrom, type Change, type Context, type Observation, type ServiceS
 import { invalidateRollups } from './sla.rollups.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import { admitServices } from './sla.capacity.js';
-import { followIncidents, SLA_INCIDENT, syncIncidents, type IncidentEvent } from './sla.incidents.js';
+import { followIncidents, syncIncidents } from './sla.incidents.js';
+import { SLA_INCIDENT, STATUS_CHANGED, type IncidentEvent, type StatusChangedEvent } from './sla.events.js';
 import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
 
 export interface StatusReport {
@@ -33,15 +34,6 @@ export interface StatusReport {
   slaGroups: { name: string; displayName?: string; tier?: string }[];
 }
 
-export interface StatusChangedEvent {
-  service: ServiceRecord;
-  previousStatus: ServiceStatus | null;
-  status: ServiceStatus;
-  observedAt: string;
-}
-
-export const STATUS_CHANGED = 'service:status_changed';
-
 /** Reports of one node are applied one at a time, whichever instance receives them. */
 export const nodeLock = (column: string) => `pg_advisory_xact_lock(hashtext('opsgraph:node:' || ${column}))`;
 
@@ -60,13 +52,6 @@ type UpsertRow = ServiceRow & { prev_status: ServiceStatus | null; prev_reported
  * replayed or tied report recomputes the history of its services from the kept
  * reports from its instant on, so the result is the same as in-order delivery.
  */
-/** Publishes events of a committed change; a Redis hiccup is logged, never turned into an error for the caller. */
-export async function publishAll(deps: { events: EventBus; logger: Logger }, type: string, events: readonly unknown[]): Promise<void> {
-  const results = await Promise.allSettled(events.map((e) => deps.events.publish(type, e)));
-  const failed = results.filter((r) => r.status === 'rejected');
-  if (failed.length) deps.logger.warn({ type, failed: failed.length, err: String((failed[0] as PromiseRejectedResult).reason) }, 'could not publish events');
-}
-
 export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger; audit: AuditRecorder; staleMs: number; licenses: Pick<LicenseGuard, 'maxServices'> }) {
   const { staleMs } = deps;
 
@@ -338,7 +323,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
             if (after !== 'NEITHER') before = after;
           }
           if (r.status !== r.prev_status) {
-            events.push({ service: toServiceRecord(r), previousStatus: r.prev_status, status: r.status, observedAt: t.toISOString() });
+            events.push({ service: toServiceRecord(r), previousStatus: r.prev_status, status: r.status, observedAt: t });
           }
         }
         await insertChanges(db, appended, now);
@@ -347,7 +332,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
           for (const r of late) {
             const c = current.get(r.id);
             if (c && c.status !== r.prev_status) {
-              events.push({ service: { ...toServiceRecord(r), status: c.status }, previousStatus: r.prev_status, status: c.status, observedAt: t.toISOString() });
+              events.push({ service: { ...toServiceRecord(r), status: c.status }, previousStatus: r.prev_status, status: c.status, observedAt: t });
             }
           }
         }
@@ -370,8 +355,8 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
       });
       // After commit, so a subscriber never hears of a change that was rolled back; and the report
       // is stored whatever happens to Redis, so the agent must not be told to send it again.
-      await publishAll(deps, STATUS_CHANGED, events);
-      await publishAll(deps, SLA_INCIDENT, incidentEvents);
+      await deps.events.publish(STATUS_CHANGED, events);
+      await deps.events.publish(SLA_INCIDENT, incidentEvents);
       if (refused.length) {
         deps.logger.warn({ nodeId: report.nodeId, refused: refused.length, maxServices }, 'new services refused: the license limit is reached');
         return { processed: report.services.length, changed: events.length, refused, maxServices: maxServices! };

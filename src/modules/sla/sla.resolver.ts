@@ -3,12 +3,12 @@ import type { GraphQLContext } from '../../graphql/context.js';
 import { actorOf } from '../../auth/actor.js';
 import { PageInput } from '../../graphql/pagination.js';
 import type { Page } from '../../lib/pagination.js';
-import { STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
+import { SLA_ALERT, SLA_INCIDENT, STATUS_CHANGED, type IncidentEvent, type SlaAlertEvent, type StatusChangedEvent } from './sla.events.js';
 import type { ServiceRecord } from './sla.records.js';
-import { SLA_ALERT, type FleetService, type GroupRecord, type NodeRecord, type SlaAlertEvent } from './sla.service.js';
+import type { FleetService, GroupRecord, NodeRecord } from './sla.service.js';
 import type { SlaEngine, SlaPeriod } from './sla.engine.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
-import { SLA_INCIDENT, type IncidentEvent, type IncidentRecord } from './sla.incidents.js';
+import type { IncidentRecord } from './sla.incidents.js';
 import {
   IncidentAction,
   IncidentFilter,
@@ -27,13 +27,6 @@ import {
   SnapshotTrendArgs,
   UpdateSlaGroupInput,
 } from './sla.types.js';
-
-const date = (v: Date | string | null) => (v === null ? null : new Date(v));
-
-/** Events travel as JSON: dates come back as strings. */
-function revive(s: ServiceRecord): ServiceRecord {
-  return { ...s, lastSeenAt: date(s.lastSeenAt), backupStatus: { ...s.backupStatus, lastBackupAt: date(s.backupStatus.lastBackupAt) } };
-}
 
 
 @Resolver()
@@ -99,16 +92,15 @@ export class SlaResolver {
   }
 
   @Authorized('VIEWER')
-  @Subscription(() => SlaIncidentEventType, { topics: SLA_INCIDENT, description: 'An incident opened or closed (sla:incident).' })
+  @Subscription(() => SlaIncidentEventType, { topics: SLA_INCIDENT.type, description: 'An incident opened or closed (sla:incident).' })
   slaIncident(@Root() event: IncidentEvent): SlaIncidentEventType {
-    const i = event.incident;
-    return { action: event.action as IncidentAction, incident: { ...i, startedAt: new Date(i.startedAt), endedAt: date(i.endedAt) } };
+    return { action: event.action as IncidentAction, incident: event.incident };
   }
 
   @Authorized('VIEWER')
-  @Subscription(() => SlaAlertType, { topics: SLA_ALERT, description: 'Error-budget and backup alerts (sla:alert).' })
+  @Subscription(() => SlaAlertType, { topics: SLA_ALERT.type, description: 'Error-budget and backup alerts (sla:alert).' })
   slaAlert(@Root() event: SlaAlertEvent): SlaAlertType {
-    return { ...event, at: new Date(event.at) };
+    return event;
   }
 
   @Authorized('VIEWER')
@@ -141,7 +133,7 @@ export class SlaResolver {
 
   @Authorized('VIEWER')
   @Subscription(() => ServiceStatusChangeType, {
-    topics: STATUS_CHANGED,
+    topics: STATUS_CHANGED.type,
     filter: ({ payload, args }: { payload: StatusChangedEvent; args: { nodeId?: string | null; slaGroupId?: string | null } }) =>
       (!args.nodeId || payload.service.nodeId === args.nodeId) && (!args.slaGroupId || payload.service.slaGroupId === args.slaGroupId),
     description: "A service's current status changed (a real change: not every sync, not a late report that leaves the present as it was).",
@@ -151,7 +143,7 @@ export class SlaResolver {
     @Arg('nodeId', () => String, { nullable: true }) _nodeId?: string | null,
     @Arg('slaGroupId', () => ID, { nullable: true }) _slaGroupId?: string | null,
   ): ServiceStatusChangeType {
-    return { service: revive(event.service) as ServiceType, previousStatus: event.previousStatus, status: event.status, observedAt: new Date(event.observedAt) };
+    return { service: event.service as ServiceType, previousStatus: event.previousStatus, status: event.status, observedAt: event.observedAt };
   }
 }
 

@@ -16,20 +16,11 @@ import type { AuditRecorder } from '../../infra/audit-recorder.js';
 import { nodeStatus, type ServiceStatus } from '../../lib/status-history.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import { admitServices, capacityError } from './sla.capacity.js';
-import { nodeLock, publishAll, STATUS_CHANGED, type StatusChangedEvent } from './sla.ingest.js';
+import { nodeLock } from './sla.ingest.js';
+import { SLA_ALERT, STATUS_CHANGED, type SlaAlertEvent, type StatusChangedEvent } from './sla.events.js';
 import type { IncidentRecord } from './sla.incidents.js';
 import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
 
-export const SLA_ALERT = 'sla:alert';
-
-export interface SlaAlertEvent {
-  scope: 'SERVICE' | 'GROUP' | 'BACKUP';
-  serviceId: string | null;
-  slaGroupId: string | null;
-  status: string;
-  message: string;
-  at: string;
-}
 
 export interface GroupRecord {
   id: string;
@@ -140,7 +131,7 @@ export function createFleetService(deps: {
       message: r.backupOverdue
         ? `no successful backup of ${r.name} on ${r.nodeId} in the last ${r.backupMaxAgeDays} day(s)`
         : `backups of ${r.name} on ${r.nodeId} are current again`,
-      at: at.toISOString(),
+      at,
     };
   }
 
@@ -229,7 +220,7 @@ export function createFleetService(deps: {
       }
       return { targets, changed };
     });
-    await publishAll(deps, SLA_ALERT, changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now)));
+    await deps.events.publish(SLA_ALERT, changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now)));
     const n = targets.length;
     return { success: true, message: `backup report recorded for ${n} service${n === 1 ? '' : 's'}`, affected: n, services: targets.map(qualifiedName) };
   }
@@ -494,15 +485,14 @@ export function createFleetService(deps: {
          RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, stale.prev_status`,
         [now, deps.staleMs],
       );
-      await publishAll(
-        deps,
+      await deps.events.publish(
         STATUS_CHANGED,
         rows.map(
           (r): StatusChangedEvent => ({
             service: toServiceRecord(r),
             previousStatus: r.prev_status,
             status: 'UNKNOWN',
-            observedAt: new Date(r.lastSeenAt!.getTime() + deps.staleMs).toISOString(),
+            observedAt: new Date(r.lastSeenAt!.getTime() + deps.staleMs),
           }),
         ),
       );
@@ -520,7 +510,7 @@ export function createFleetService(deps: {
          RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}`,
         [now],
       );
-      await publishAll(deps, SLA_ALERT, rows.map((r) => backupAlert(r, now)));
+      await deps.events.publish(SLA_ALERT, rows.map((r) => backupAlert(r, now)));
       return rows.length;
     },
 

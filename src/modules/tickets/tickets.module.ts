@@ -1,7 +1,7 @@
 import { defineModule } from '../module.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
-import { SLA_INCIDENT } from '../sla/sla.incidents.js';
-import { incidentNotice, ticketJobs } from './tickets.jobs.js';
+import { SLA_INCIDENT } from '../sla/sla.events.js';
+import { ticketJobs } from './tickets.jobs.js';
 import { TicketCommentLinks, TicketLinks } from './tickets.links.js';
 import { TicketsResolver } from './tickets.resolver.js';
 import { createTicketsService, type TicketsService } from './tickets.service.js';
@@ -24,13 +24,11 @@ export const ticketsModule = defineModule<{ tickets: TicketsService; licenses: L
       async onStart() {
         if (!config.AUTO_INCIDENT_TICKETS) return;
         listener = events.listen([SLA_INCIDENT], async (event) => {
-          const notice = incidentNotice.safeParse(event.payload);
-          if (!notice.success) return;
-          const { action, incident } = notice.data;
+          const { action, incident } = event.payload;
           // BullMQ ids may not contain ':'. The same id from every instance (the event's own instant
           // included): one job per event, and a later close or re-open of the same incident is a new one.
           await jobs
-            .enqueue(defs.incidentTicket, notice.data, { jobId: `incident-ticket-${incident.id}-${action}-${Date.parse(event.timestamp)}` })
+            .enqueue(defs.incidentTicket, event.payload, { jobId: `incident-ticket-${incident.id}-${action}-${Date.parse(event.timestamp)}` })
             .catch((err: unknown) => logger.warn({ err: (err as Error).message, incidentId: incident.id }, 'could not enqueue the incident ticket job'));
         });
       },

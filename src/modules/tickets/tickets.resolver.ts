@@ -4,22 +4,13 @@ import { PageInput } from '../../graphql/pagination.js';
 import type { Page } from '../../lib/pagination.js';
 import { actorOf } from '../../auth/actor.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
-import { TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED, type TicketRecord, type TicketsService } from './tickets.service.js';
+import { TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED } from './tickets.events.js';
+import type { TicketRecord, TicketsService } from './tickets.service.js';
 import { AddTicketCommentInput, CreateTicketInput, TicketFilter, TicketPage, TicketType, UpdateTicketInput } from './tickets.types.js';
 
 const date = (v: Date | string | null) => (v === null ? null : new Date(v));
 
 /** Events travel as JSON: dates come back as strings. */
-function revive(t: TicketRecord): TicketRecord {
-  return {
-    ...t,
-    createdAt: new Date(t.createdAt),
-    updatedAt: new Date(t.updatedAt),
-    resolvedAt: date(t.resolvedAt),
-    closedAt: date(t.closedAt),
-    comments: t.comments.map((c) => ({ ...c, createdAt: new Date(c.createdAt) })),
-  };
-}
 
 /** Every field belongs to the ticketing plugin: the service checks the license on each call. */
 @Resolver()
@@ -35,7 +26,7 @@ export class TicketsResolver {
   /** A subscriber hears ticket events only while the plugin is licensed. */
   private async live(event: TicketRecord): Promise<TicketRecord> {
     await this.licenses.require('ticketing');
-    return revive(event);
+    return event;
   }
 
   @Authorized('VIEWER')
@@ -78,19 +69,19 @@ export class TicketsResolver {
   }
 
   @Authorized('VIEWER')
-  @Subscription(() => TicketType, { topics: TICKET_CREATED, description: 'ticket:created' })
+  @Subscription(() => TicketType, { topics: TICKET_CREATED.type, description: 'ticket:created' })
   ticketCreated(@Root() event: TicketRecord): Promise<TicketRecord> {
     return this.live(event);
   }
 
   @Authorized('VIEWER')
-  @Subscription(() => TicketType, { topics: TICKET_UPDATED, description: 'ticket:updated (status, fields, assignment, comments)' })
+  @Subscription(() => TicketType, { topics: TICKET_UPDATED.type, description: 'ticket:updated (status, fields, assignment, comments)' })
   ticketUpdated(@Root() event: TicketRecord): Promise<TicketRecord> {
     return this.live(event);
   }
 
   @Authorized('VIEWER')
-  @Subscription(() => TicketType, { topics: TICKET_DELETED, description: 'ticket:deleted, with the ticket as it was' })
+  @Subscription(() => TicketType, { topics: TICKET_DELETED.type, description: 'ticket:deleted, with the ticket as it was' })
   ticketDeleted(@Root() event: TicketRecord): Promise<TicketRecord> {
     return this.live(event);
   }

@@ -1,3 +1,4 @@
+import { TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED, type TicketPriority, type TicketStatus } from './tickets.events.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
@@ -10,14 +11,6 @@ import { systemActor, type AuditActor } from '../../auth/actor.js';
 import { type AuditRecorder } from '../../infra/audit-recorder.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 
-export const TICKET_CREATED = 'ticket:created';
-export const TICKET_UPDATED = 'ticket:updated';
-export const TICKET_DELETED = 'ticket:deleted';
-
-export const TICKET_STATUSES = ['OPEN', 'IN_PROGRESS', 'RESOLVED', 'CLOSED'] as const;
-export type TicketStatus = (typeof TICKET_STATUSES)[number];
-export const TICKET_PRIORITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
-export type TicketPriority = (typeof TICKET_PRIORITIES)[number];
 
 export interface TicketCommentRecord {
   id: string;
@@ -119,15 +112,6 @@ export function createTicketsService(deps: {
 }) {
   const { db, clock, licenses } = deps;
 
-  async function publish(type: string, ticket: TicketRecord): Promise<void> {
-    try {
-      await deps.events.publish(type, ticket);
-    } catch (err) {
-      // The change is committed; a Redis hiccup must not turn it into an error for the caller.
-      deps.logger.warn({ err: (err as Error).message, type, ticketId: ticket.id }, 'could not publish a ticket event');
-    }
-  }
-
   /** Links must point at something that exists; each refusal names its field. */
   async function checkLinks(input: { serviceId?: string | null; incidentId?: string | null; assigneeId?: string | null }): Promise<void> {
     const checks: Promise<void>[] = [];
@@ -205,7 +189,7 @@ export function createTicketsService(deps: {
         await deps.audit.record(tx, actor, { action: 'ticket.create', resourceType: 'ticket', resourceId: row.id, after: row });
         return row;
       });
-      await publish(TICKET_CREATED, ticket);
+      await deps.events.publish(TICKET_CREATED, ticket);
       return ticket;
     },
 
@@ -237,7 +221,7 @@ export function createTicketsService(deps: {
         await deps.audit.record(tx, actor, { action: 'ticket.update', resourceType: 'ticket', resourceId: id, before: toRecord(old), after: row });
         return row;
       });
-      await publish(TICKET_UPDATED, ticket);
+      await deps.events.publish(TICKET_UPDATED, ticket);
       return ticket;
     },
 
@@ -253,7 +237,7 @@ export function createTicketsService(deps: {
         return count ? row : null;
       });
       if (!gone) throw new AppError('NOT_FOUND', `no ticket with id ${id}`, { field: 'id' });
-      await publish(TICKET_DELETED, toRecord(gone));
+      await deps.events.publish(TICKET_DELETED, toRecord(gone));
       return true;
     },
 
@@ -269,7 +253,7 @@ export function createTicketsService(deps: {
         return tx.ticket.findUniqueOrThrow({ where: { id }, include });
       });
       const ticket = toRecord(row);
-      await publish(TICKET_UPDATED, ticket);
+      await deps.events.publish(TICKET_UPDATED, ticket);
       return ticket;
     },
 
@@ -313,7 +297,7 @@ export function createTicketsService(deps: {
         return ticket;
       });
       if (created) {
-        await publish(TICKET_CREATED, toRecord(created));
+        await deps.events.publish(TICKET_CREATED, toRecord(created));
         return 'created';
       }
       if (!closed) {
@@ -326,7 +310,7 @@ export function createTicketsService(deps: {
           return after;
         });
         if (!reopened) return 'skipped';
-        await publish(TICKET_UPDATED, toRecord(reopened));
+        await deps.events.publish(TICKET_UPDATED, toRecord(reopened));
         return 'reopened';
       }
       // Only the statement that closes it announces it.
@@ -341,7 +325,7 @@ export function createTicketsService(deps: {
         return after;
       });
       if (!row) return 'skipped';
-      await publish(TICKET_UPDATED, toRecord(row));
+      await deps.events.publish(TICKET_UPDATED, toRecord(row));
       return 'closed';
     },
   };

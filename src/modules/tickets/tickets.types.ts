@@ -2,7 +2,7 @@ import { ArrayMaxSize, IsOptional, IsUUID, MaxLength, MinLength } from 'class-va
 import { Field, ID, InputType, registerEnumType } from 'type-graphql';
 import { OutputType } from '../../graphql/output-type.js';
 import { Paginated } from '../../graphql/pagination.js';
-import { TICKET_PRIORITIES, TICKET_STATUSES, type TicketPriority as Priority, type TicketStatus as Status } from './tickets.service.js';
+import { TICKET_PRIORITIES, TICKET_STATUSES, type TicketPriority as Priority, type TicketStatus as Status } from './tickets.events.js';
 
 export const TicketStatusEnum = Object.fromEntries(TICKET_STATUSES.map((s) => [s, s])) as { [S in Status]: S };
 registerEnumType(TicketStatusEnum, { name: 'TicketStatus' });
