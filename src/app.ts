@@ -17,7 +17,8 @@ import { buildOpsSchema } from './graphql/schema.js';
 import { createGraphQLServer, GRAPHQL_PATH, type GraphQLServer } from './graphql/server.js';
 import { createLoaderRegistry } from './graphql/loaders.js';
 import { createHttpApp } from './http/app.js';
-import { authenticate, requireAccess, type GuardDeps, type RouteDef } from './http/routes.js';
+import { type GuardDeps, type RouteDef } from './http/routes.js';
+import { ADMIN_LOGIN_PATH, adminSessionRouter } from './http/admin-session.js';
 import { createApiKeys } from './auth/apikeys.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { resolveJwtSecret } from './auth/secret.js';
@@ -101,15 +102,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Written by every module that changes something, so built here like the security log.
   const audit = createAuditRecorder({ clock });
   const limiter = createRateLimiter({ redis, prefix: config.REDIS_PREFIX, clock, logger });
+  const jwtSecret = await resolveJwtSecret(config, prisma);
   const tokens = createAccessTokens({
-    secret: await resolveJwtSecret(config, prisma),
+    secret: jwtSecret,
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
     clock,
   });
+  // The Bull Board sign-in's cookie: signed like access tokens, for an audience of its own.
+  const adminTokens = createAccessTokens({
+    secret: jwtSecret,
+    issuer: config.JWT_ISSUER,
+    audience: `${config.JWT_AUDIENCE}:admin-session`,
+    ttlSeconds: config.ADMIN_SESSION_TTL_SECONDS,
+    clock,
+  });
   const apiKeys = createApiKeys({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, logger, security, audit });
-  const sessions = createSessions({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, tokens, security, audit, limiter, config });
+  const sessions = createSessions({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, tokens, adminTokens, security, audit, limiter, config });
   const authenticator = createAuthenticator({ db: prisma, tokens, apiKeys });
   const guard: GuardDeps = { authenticator, limiter, security, config };
   // Cross-cutting like security: every gated module asks it, so it is built here, once.
@@ -145,9 +155,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (config.BULL_BOARD_ENABLED) {
       const board = new ExpressAdapter();
       board.setBasePath('/admin/queues');
-      createBullBoard({ queues: [...jobs.queues.values()].map((q) => new BullMQAdapter(q)), serverAdapter: board });
-      // Admins only; the UI is read with an admin's bearer token (e.g. through a header-injecting proxy).
-      extras.push({ path: '/admin/queues', handlers: [authenticate(guard), requireAccess('ADMIN'), board.getRouter()] });
+      createBullBoard({
+        queues: [...jobs.queues.values()].map((q) => new BullMQAdapter(q)),
+        serverAdapter: board,
+        options: { uiConfig: { miscLinks: [{ text: 'Sign out', url: ADMIN_LOGIN_PATH }] } },
+      });
+      // Admins only: signed in at /admin/login (a session cookie), or with an admin's bearer token.
+      extras.push({ path: '/admin', handlers: [adminSessionRouter({ guard, sessions, config }, { path: '/queues', handler: board.getRouter() })] });
     }
     const app = createHttpApp({
       config,

@@ -46,6 +46,8 @@ export const configSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default('opsgraph-api'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** How long a Bull Board sign-in (`/admin/login`, the admin session cookie) lasts. */
+  ADMIN_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(43_200).default(900),
   ADMIN_EMAIL: z.string().email().default('admin@opsgraph.local'),
   ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),

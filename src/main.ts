@@ -4,14 +4,20 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Command, Option } from 'commander';
+import { isEmail } from 'class-validator';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig } from './config.js';
 import { createApp, modules, ROLES, type Role } from './app.js';
 import { buildOpsSchema, printOpsSchema } from './graphql/schema.js';
 import { applyMigrations, createMigration, prismaDir } from './infra/migrations.js';
 import { flushLogger } from './infra/logger.js';
 import { systemActor } from './auth/actor.js';
+import { createAuditRecorder } from './infra/audit-recorder.js';
+import { createUsersService } from './modules/users/users.service.js';
+import { generatePassword, passwordProblem } from './auth/passwords.js';
+import { ROLES as USER_ROLES, type Role as UserRole } from './auth/roles.js';
 import { AppError } from './lib/errors.js';
+import { assertUuid } from './lib/ids.js';
 import { DependencyUnavailableError, preparePostgres, probeRedis } from './infra/preflight.js';
 import { isLoopback, runDemo } from './cli/demo.js';
 import { generateLicenseKeyPair, issueLicense, PLUGINS } from './lib/license-keys.js';
@@ -59,6 +65,30 @@ async function createApiKey(input: { name: string; nodeId: string | null; scopes
     await app.stop();
   }
 }
+
+/** Runs `fn` against the configured database (migrated first), then stops the app. */
+async function withApp<T>(fn: (app: Awaited<ReturnType<typeof createApp>>) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  await migrate(config.DATABASE_URL);
+  const app = await createApp({ ...config, LOG_LEVEL: 'warn' });
+  try {
+    return await fn(app);
+  } finally {
+    await app.stop();
+  }
+}
+
+/** The users service on the CLI's app, audited through the same recorder as the server's. */
+const usersOf = (app: Awaited<ReturnType<typeof createApp>>) =>
+  createUsersService({ db: app.db.prisma, clock: app.clock, audit: createAuditRecorder({ clock: app.clock }), sessions: app.auth.sessions });
+
+/** For the commands below: bad usage (commander's errors included) is one line on stderr and exit 2, not help and exit 1. */
+function strictUsage(cmd: Command): Command {
+  return cmd.showHelpAfterError(false).exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+}
+
+/** One line a table cell can hold. */
+const cell = (v: string | null | undefined) => (v ? v.replace(/[\t\r\n]+/g, ' ') : '-');
 
 async function migrate(databaseUrl: string): Promise<string[]> {
   await preparePostgres(databaseUrl, PREFLIGHT_TIMEOUT_MS);
@@ -153,6 +183,71 @@ apikey
   .action(async ({ name, node, scopes }: { name: string; node?: string; scopes?: string[] }) => {
     const { apiKey, secret } = await createApiKey({ name, nodeId: node ?? null, scopes: scopes ?? [] });
     process.stdout.write(`created API key ${apiKey.id} (${apiKey.name}${apiKey.nodeId ? `, node ${apiKey.nodeId}` : ''})\n${secret}\n`);
+    process.exit(0);
+  });
+
+strictUsage(apikey.command('list'))
+  .description('list API keys (tab-separated: id, name, prefix, node, scopes, last used, revoked); never their secrets')
+  .action(async () => {
+    const keys = await withApp((app) => app.auth.apiKeys.list());
+    const rows = keys.map((k) => [k.id, cell(k.name), k.prefix, cell(k.nodeId), cell(k.scopes.join(',')), cell(k.lastUsedAt?.toISOString()), cell(k.revokedAt?.toISOString())]);
+    process.stdout.write([['id', 'name', 'prefix', 'node', 'scopes', 'last used', 'revoked'], ...rows].map((r) => `${r.join('\t')}\n`).join(''));
+    process.exit(0);
+  });
+strictUsage(apikey.command('revoke'))
+  .description('revoke an API key: it stops working at its next request (audited as the CLI)')
+  .argument('<id>', 'the key id (see apikey list)')
+  .action(async (id: string) => {
+    try {
+      assertUuid(id);
+    } catch {
+      throw new CliError(`<id>: not an API key id (a UUID): ${id}`);
+    }
+    const line = await withApp(async (app) => {
+      const key = (await app.auth.apiKeys.list()).find((k) => k.id === id.toLowerCase());
+      if (!key) throw new AppError('NOT_FOUND', `no API key with id ${id}`);
+      if (key.revokedAt) return `API key ${key.id} (${key.name}) was already revoked at ${key.revokedAt.toISOString()}`;
+      await app.auth.apiKeys.revoke(key.id, systemActor('cli'));
+      return `revoked API key ${key.id} (${key.name})`;
+    });
+    process.stdout.write(`${line}\n`);
+    process.exit(0);
+  });
+
+const user = strictUsage(program.command('user').description('people who sign in: create one, reset a password')).action(() => {
+  throw new CliError('user: give a command: create or reset-password (see --help)');
+});
+const parseRole = (v: string): UserRole => {
+  const role = v.toUpperCase() as UserRole;
+  if (!USER_ROLES.includes(role)) throw new InvalidArgumentError(`one of ${USER_ROLES.join(', ')}`);
+  return role;
+};
+strictUsage(user.command('create'))
+  .description('create a user (audited as the CLI); without --password one is generated and printed once')
+  .requiredOption('--email <email>', 'their email, the login name')
+  .requiredOption('--role <role>', `${USER_ROLES.join(', ')}`, parseRole)
+  .option('--password <password>', 'their password (12 to 200 characters; visible in the process list: omit it to have one generated)')
+  .action(async (o: { email: string; role: UserRole; password?: string }) => {
+    if (!isEmail(o.email) || o.email.length > 254) throw new CliError(`--email: not an email address: ${o.email}`);
+    const problem = o.password === undefined ? null : passwordProblem(o.password);
+    if (problem) throw new CliError(`--password: ${problem}`);
+    const password = o.password ?? generatePassword();
+    const created = await withApp((app) => usersOf(app).create({ email: o.email, password, role: o.role }, systemActor('cli')));
+    process.stdout.write(`created user ${created.id} (${created.email}, ${created.role})\n`);
+    if (!o.password) process.stdout.write(`generated password (shown once; they change it with changePassword):\n${password}\n`);
+    process.exit(0);
+  });
+strictUsage(user.command('reset-password'))
+  .description("give a user a new generated password, printed once, and end all of that user's sessions (audited as the CLI)")
+  .argument('<email>', 'the user')
+  .action(async (email: string) => {
+    const password = generatePassword();
+    const reset = await withApp(async (app) => {
+      const users = usersOf(app);
+      const found = await users.getByEmail(email);
+      return users.update(found.id, { password }, systemActor('cli'));
+    });
+    process.stdout.write(`reset the password of ${reset.email}${reset.disabled ? ' (the user stays disabled)' : ''}; their sessions ended. New password (shown once):\n${password}\n`);
     process.exit(0);
   });
 

@@ -21,7 +21,7 @@ export function createAuthenticator(deps: { db: Database; tokens: AccessTokens; 
       const claims = await deps.tokens.verify(credential);
       const user = await deps.db.user.findUnique({ where: { id: claims.sub }, select: { id: true, email: true, role: true, disabled: true } });
       if (!user || user.disabled) throw new AppError('UNAUTHENTICATED', 'user is disabled or no longer exists');
-      return { kind: 'user', userId: user.id, email: user.email, role: user.role, expiresAt: new Date(claims.exp * 1000) };
+      return { kind: 'user', userId: user.id, email: user.email, role: user.role, expiresAt: new Date(claims.exp * 1000), sessionId: claims.sid };
     },
   };
 }

@@ -5,6 +5,17 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
  * Stored as `scrypt$N$r$p$salt$hash` so the cost can be raised later without
  * breaking existing hashes.
  */
+/** The rules of every password a person sets (createUser, updateUser, changePassword, the CLI). */
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 200;
+
+/** Why a password breaks the rules, or null when it keeps them. */
+export function passwordProblem(password: string): string | null {
+  if (password.length < PASSWORD_MIN_LENGTH) return `at least ${PASSWORD_MIN_LENGTH} characters`;
+  if (password.length > PASSWORD_MAX_LENGTH) return `at most ${PASSWORD_MAX_LENGTH} characters`;
+  return null;
+}
+
 const PARAMS = { N: 16_384, r: 8, p: 1 };
 const KEY_LENGTH = 64;
 

@@ -14,5 +14,13 @@ export function roleAtLeast(actual: Role, required: Role): boolean {
 }
 
 export type Principal =
-  | { kind: 'user'; userId: string; email: string; role: Role; expiresAt: Date }
+  | {
+      kind: 'user';
+      userId: string;
+      email: string;
+      role: Role;
+      expiresAt: Date;
+      /** The session (refresh token family) the access token belongs to, when the token names one. */
+      sessionId?: string;
+    }
   | { kind: 'apiKey'; keyId: string; name: string; nodeId: string | null; scopes: string[] };

@@ -16,6 +16,8 @@ export interface AccessClaims {
   role: Role;
   email: string;
   exp: number;
+  /** The session (refresh token family) the token was issued for; absent in tokens signed before sessions were named. */
+  sid?: string;
 }
 
 /** How far past `exp` an access token is still taken, on HTTP and WebSocket alike (clock skew between hosts). */
@@ -24,10 +26,10 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 export function createAccessTokens(deps: { secret: string; issuer: string; audience: string; ttlSeconds: number; clock: Clock }) {
   const key = new TextEncoder().encode(deps.secret);
   return {
-    async sign(user: { id: string; role: Role; email: string }): Promise<{ token: string; expiresAt: Date }> {
+    async sign(user: { id: string; role: Role; email: string }, sessionId?: string): Promise<{ token: string; expiresAt: Date }> {
       const now = Math.floor(deps.clock.now().getTime() / 1000);
       const exp = now + deps.ttlSeconds;
-      const token = await new SignJWT({ role: user.role, email: user.email })
+      const token = await new SignJWT({ role: user.role, email: user.email, ...(sessionId ? { sid: sessionId } : {}) })
         .setProtectedHeader({ alg: ALG, typ: TYP })
         .setSubject(user.id)
         .setIssuer(deps.issuer)
@@ -49,6 +51,7 @@ export function createAccessTokens(deps: { secret: string; issuer: string; audie
           requiredClaims: ['sub', 'exp', 'iat'],
         });
         if (!ROLES.includes(payload.role as Role)) throw new AppError('UNAUTHENTICATED', 'invalid access token');
+        if (payload.sid !== undefined && typeof payload.sid !== 'string') throw new AppError('UNAUTHENTICATED', 'invalid access token');
         return payload as unknown as AccessClaims;
       } catch (err) {
         if (err instanceof AppError) throw err;

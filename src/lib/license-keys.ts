@@ -32,9 +32,18 @@ export function thumbprint(key: KeyObject): string {
  * one-line environment values) or as comma-separated paths of PEM files. A block may be named by a
  * line `kid: <name>` above it; a license whose header names a `kid` is verified by the key of that
  * name or thumbprint only, one without `kid` by any configured key.
+ *
+ * `source` names the value in error messages; `files: false` takes PEM text only (a value given
+ * over the API must never make the server read a file). A private key is refused outright, never
+ * echoed.
  */
-export function parsePublicKeys(value: string | undefined): LicensePublicKey[] {
+export function parsePublicKeys(value: string | undefined, options: { source?: string; files?: boolean } = {}): LicensePublicKey[] {
+  const source = options.source ?? 'LICENSE_PUBLIC_KEY';
   if (!value?.trim()) return [];
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value)) {
+    throw new LicenseKeyConfigError(`${source}: this is a private key; give the public key (license-public.pem) and keep the private one secret`);
+  }
+  if (!value.includes('-----BEGIN') && options.files === false) throw new LicenseKeyConfigError(`${source}: no "-----BEGIN PUBLIC KEY-----" block found`);
   const text = value.includes('-----BEGIN')
     ? value.replace(/\\n/g, '\n')
     : value
@@ -42,7 +51,7 @@ export function parsePublicKeys(value: string | undefined): LicensePublicKey[] {
         .map((p) => p.trim())
         .filter(Boolean)
         .map((p) => {
-          if (!existsSync(p)) throw new LicenseKeyConfigError(`LICENSE_PUBLIC_KEY: no PEM text and no file at ${p}`);
+          if (!existsSync(p)) throw new LicenseKeyConfigError(`${source}: no PEM text and no file at ${p}`);
           return readFileSync(p, 'utf8');
         })
         .join('\n');
@@ -56,17 +65,22 @@ export function parsePublicKeys(value: string | undefined): LicensePublicKey[] {
     try {
       key = createPublicKey(match[0]);
     } catch (err) {
-      throw new LicenseKeyConfigError(`LICENSE_PUBLIC_KEY: key ${keys.length + 1} is not a valid PEM public key (${(err as Error).message})`);
+      throw new LicenseKeyConfigError(`${source}: key ${keys.length + 1} is not a valid PEM public key (${(err as Error).message})`);
     }
     if (key.asymmetricKeyType !== 'ed25519') {
-      throw new LicenseKeyConfigError(`LICENSE_PUBLIC_KEY: key ${keys.length + 1} is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`);
+      throw new LicenseKeyConfigError(`${source}: key ${keys.length + 1} is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`);
     }
     keys.push({ name, thumbprint: thumbprint(key), key });
   }
-  if (!keys.length) throw new LicenseKeyConfigError('LICENSE_PUBLIC_KEY: no "-----BEGIN PUBLIC KEY-----" block found');
+  if (!keys.length) throw new LicenseKeyConfigError(`${source}: no "-----BEGIN PUBLIC KEY-----" block found`);
   const names = keys.flatMap((k) => (k.name ? [k.name] : []));
-  if (new Set(names).size !== names.length) throw new LicenseKeyConfigError('LICENSE_PUBLIC_KEY: two keys share one kid name');
+  if (new Set(names).size !== names.length) throw new LicenseKeyConfigError(`${source}: two keys share one kid name`);
   return keys;
+}
+
+/** Keys as PEM text `parsePublicKeys` reads back: each SPKI block under its `kid:` line, if named. */
+export function formatPublicKeys(keys: readonly LicensePublicKey[]): string {
+  return keys.map((k) => `${k.name ? `kid: ${k.name}\n` : ''}${k.key.export({ type: 'spki', format: 'pem' }).toString()}`).join('');
 }
 
 /** A new Ed25519 key pair as PEM (SPKI public, PKCS#8 private). */

@@ -26,7 +26,7 @@ export interface ModuleDeps {
   clock: Clock;
   logger: Logger;
   security: SecurityLog;
-  /** Appends to the audit log inside a service's transaction (see audit/audit.recorder.ts). */
+  /** Appends to the audit log inside a service's transaction (see infra/audit-recorder.ts). */
   audit: AuditRecorder;
   /** The active license; gated modules call `licenses.require(plugin)` (see LicenseGuard). */
   licenses: LicenseService;

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LicenseDocument, MeDocument } from '../generated/graphql.js';
-import { ADMIN, bearer, createTestEnv, gql, login, type TestApp, type TestEnv } from '../support/harness.js';
+import { ApiKeysDocument, CreateApiKeyDocument, LicenseDocument, LoginDocument, MeDocument, RefreshTokenDocument } from '../generated/graphql.js';
+import { ADMIN, bearer, createTestEnv, gql, login, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
 import { postActivate } from '../support/license.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -100,5 +100,98 @@ describe('npm run license -- keygen | issue | activate', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }, 120_000);
+});
+
+describe('npm run cli -- user create | user reset-password | apikey list | apikey revoke', () => {
+  type Run = { code: number; stdout: string; stderr: string };
+  /** The CLI against this file's database, as a child process; resolves with its exit code, whatever it is. */
+  const run = (...args: string[]): Promise<Run> =>
+    promisify(execFile)(process.execPath, ['--import', '@oxc-node/core/register', 'src/main.ts', ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: env.databaseUrl, REDIS_PREFIX: env.prefix, LOG_LEVEL: 'silent' },
+    }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
+    );
+  /** A refusal: its exit code and its one line on stderr. */
+  const refusal = (r: Run) => {
+    const lines = r.stderr.trim().split('\n');
+    expect(lines, r.stderr).toHaveLength(1);
+    return [r.code, lines[0]] as const;
+  };
+  const code = (r: { errors?: { extensions?: Record<string, unknown> }[] }) => r.errors?.[0]?.extensions?.code;
+  const cliEntries = (action: string) => api.app.db.prisma.auditEntry.findMany({ where: { action, actorType: 'SYSTEM', actorId: 'cli' }, orderBy: { seq: 'asc' } });
+
+  it('creates users (a generated password printed once) and resets a password, ending the sessions; refusals exit 1 or 2', async () => {
+    const [generated, given, shortPassword, badRole, unknown] = await Promise.all([
+      run('user', 'create', '--email', 'Ops@Example.com', '--role', 'operator'),
+      run('user', 'create', '--email', 'viewer-cli@example.com', '--role', 'VIEWER', '--password', 'a-given-long-password'),
+      run('user', 'create', '--email', 'short@example.com', '--role', 'VIEWER', '--password', 'short'),
+      run('user', 'create', '--email', 'badrole@example.com', '--role', 'ROOT'),
+      run('user', 'reset-password', 'nobody@example.com'),
+    ]);
+    expect(generated.code).toBe(0);
+    expect(generated.stdout).toMatch(/^created user [0-9a-f-]{36} \(ops@example.com, OPERATOR\)$/m);
+    const password = generated.stdout.trim().split('\n').at(-1)!;
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(given.code).toBe(0);
+    expect(given.stdout).not.toContain('a-given-long-password');
+    expect(refusal(shortPassword)).toEqual([2, 'opsgraph: --password: at least 12 characters']);
+    expect(refusal(badRole)).toEqual([2, "error: option '--role <role>' argument 'ROOT' is invalid. one of VIEWER, OPERATOR, ADMIN"]);
+    expect(refusal(unknown)).toEqual([1, 'opsgraph: no user with email nobody@example.com']);
+
+    const ops = await login(api.url, 'ops@example.com', password);
+    expect((await gql(api.url, MeDocument, {}, bearer(ops.token))).data?.me.role).toBe('OPERATOR');
+    expect((await login(api.url, 'viewer-cli@example.com', 'a-given-long-password')).token).toBeTruthy();
+
+    const [duplicate, reset] = await Promise.all([run('user', 'create', '--email', 'ops@example.com', '--role', 'VIEWER'), run('user', 'reset-password', 'OPS@example.com')]);
+    expect(refusal(duplicate)).toEqual([1, 'opsgraph: a user with this email exists']);
+    expect(reset.code).toBe(0);
+    const newPassword = reset.stdout.trim().split('\n').at(-1)!;
+    expect(newPassword).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(newPassword).not.toBe(password);
+    // The old password and the session it opened are over; the new password works.
+    expect(code(await gql(api.url, RefreshTokenDocument, { refreshToken: ops.refreshToken }))).toBe('UNAUTHENTICATED');
+    expect(code(await gql(api.url, LoginDocument, { email: 'ops@example.com', password }))).toBe('UNAUTHENTICATED');
+    expect((await login(api.url, 'ops@example.com', newPassword)).token).toBeTruthy();
+
+    // Audited as the CLI, without the passwords.
+    expect((await cliEntries('user.create')).map((e) => (e.after as { email: string }).email).sort()).toEqual(['ops@example.com', 'viewer-cli@example.com']);
+    const updates = await cliEntries('user.update');
+    expect(updates).toHaveLength(1);
+    expect(updates[0]!.after).toMatchObject({ email: 'ops@example.com', password: '[REDACTED]' });
+    const text = JSON.stringify(await api.app.db.prisma.auditEntry.findMany(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    for (const secret of [password, newPassword, 'a-given-long-password']) expect(text).not.toContain(secret);
+  }, 120_000);
+
+  it('lists API keys without their secrets and revokes one; refusals exit 1 or 2', async () => {
+    const admin = bearer((await login(api.url, ADMIN.email, ADMIN.password)).token);
+    const created = await gql(api.url, CreateApiKeyDocument, { input: { name: 'backup job', nodeId: 'myorg/platform/prod/cluster2', scopes: ['backup'] } }, admin);
+    const { apiKey, secret } = created.data!.createApiKey;
+    expect(code(await gql(api.url, MeDocument, {}, bearer(secret)))).toBe('FORBIDDEN'); // a caller, though not a person
+    await waitFor(async () => (await gql(api.url, ApiKeysDocument, {}, admin)).data?.apiKeys.find((k) => k.id === apiKey.id)?.lastUsedAt);
+
+    const [list, badId, unknown] = await Promise.all([run('apikey', 'list'), run('apikey', 'revoke', 'not-a-uuid'), run('apikey', 'revoke', '00000000-0000-0000-0000-000000000000')]);
+    expect(list.code).toBe(0);
+    const rows = list.stdout.trim().split('\n').map((l) => l.split('\t'));
+    expect(rows[0]).toEqual(['id', 'name', 'prefix', 'node', 'scopes', 'last used', 'revoked']);
+    const row = rows.find((r) => r[0] === apiKey.id)!;
+    expect(row.slice(0, 5)).toEqual([apiKey.id, 'backup job', apiKey.prefix, 'myorg/platform/prod/cluster2', 'backup']);
+    expect(Date.parse(row[5]!)).not.toBeNaN();
+    expect(row[6]).toBe('-');
+    expect(list.stdout).not.toContain(secret.slice(17));
+    expect(refusal(badId)).toEqual([2, 'opsgraph: <id>: not an API key id (a UUID): not-a-uuid']);
+    expect(refusal(unknown)).toEqual([1, 'opsgraph: no API key with id 00000000-0000-0000-0000-000000000000']);
+
+    const revoked = await run('apikey', 'revoke', apiKey.id);
+    expect(revoked).toMatchObject({ code: 0, stdout: `revoked API key ${apiKey.id} (backup job)\n` });
+    // The server trusts a verified key for a few seconds; then it is refused.
+    await waitFor(async () => (await gql(api.url, MeDocument, {}, bearer(secret))).status === 401, 10_000, 200);
+    const after = await run('apikey', 'list');
+    const revokedAt = after.stdout.split('\n').map((l) => l.split('\t')).find((r) => r[0] === apiKey.id)![6]!;
+    expect(Date.parse(revokedAt)).not.toBeNaN();
+    // Audited as the CLI.
+    expect((await cliEntries('apikey.revoke')).map((e) => e.resourceId)).toEqual([apiKey.id]);
   }, 120_000);
 });

@@ -2,6 +2,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ApiKeysDocument,
+  ChangePasswordDocument,
   CreateApiKeyDocument,
   CreateUserDocument,
   LoginDocument,
@@ -221,5 +222,76 @@ describe('API keys', () => {
   it('answers NOT_FOUND for revoking an unknown key', async () => {
     const r = await gql(api.url, RevokeApiKeyDocument, { id: '00000000-0000-0000-0000-000000000000' }, bearer(admin));
     expect(code(r)).toBe('NOT_FOUND');
+  });
+});
+
+describe('changePassword', () => {
+  const change = (token: string, currentPassword: string, newPassword: string) => gql(api.url, ChangePasswordDocument, { currentPassword, newPassword }, bearer(token));
+
+  it('checks the current password, keeps this session, ends the others, and audits without the password', async () => {
+    const u = await newUser('hank@example.com');
+    const here = await login(api.url, u.email, u.password);
+    const elsewhere = await login(api.url, u.email, u.password);
+    const newPassword = 'a-brand-new-password';
+
+    const wrong = await change(here.token, 'not-my-password', newPassword);
+    expect(code(wrong)).toBe('BAD_USER_INPUT');
+    expect(wrong.errors?.[0]?.extensions?.field).toBe('currentPassword');
+    const same = await change(here.token, u.password, u.password);
+    expect(code(same)).toBe('BAD_USER_INPUT');
+    expect(same.errors?.[0]?.extensions?.field).toBe('newPassword');
+    const short = await change(here.token, u.password, 'too-short');
+    expect(code(short)).toBe('BAD_USER_INPUT');
+    expect((short.errors?.[0]?.extensions?.fields as { field: string }[]).map((f) => f.field)).toEqual(['newPassword']);
+    // Nothing changed so far: the old password still logs in (a third session, ended below like the second).
+    expect((await gql(api.url, LoginDocument, { email: u.email, password: u.password })).errors).toBeUndefined();
+
+    const ok = await change(here.token, u.password, newPassword);
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data?.changePassword).toBe(true);
+
+    expect(code(await gql(api.url, LoginDocument, { email: u.email, password: u.password }))).toBe('UNAUTHENTICATED');
+    expect((await login(api.url, u.email, newPassword)).token).toBeTruthy();
+    // The other session is over; this one carries on, refresh after refresh.
+    expect(code(await gql(api.url, RefreshTokenDocument, { refreshToken: elsewhere.refreshToken }))).toBe('UNAUTHENTICATED');
+    const renewed = await gql(api.url, RefreshTokenDocument, { refreshToken: here.refreshToken });
+    expect(renewed.errors).toBeUndefined();
+    expect((await gql(api.url, RefreshTokenDocument, { refreshToken: renewed.data!.refreshToken.refreshToken })).errors).toBeUndefined();
+
+    const entries = await api.app.db.prisma.auditEntry.findMany({ where: { resourceId: u.id, action: 'user.password_change' } });
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ actorType: 'USER', actorId: u.id, resourceType: 'user', after: { email: u.email, sessionsEnded: 2, currentSessionKept: true } });
+    const text = JSON.stringify(entries, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    for (const secret of [u.password, newPassword, 'not-my-password']) expect(text).not.toContain(secret);
+
+    // The wrong guess is a failed login in the security log, marked as this surface.
+    const events = await gql(api.url, SecurityEventsDocument, { filter: { actor: u.email, type: 'login_failed' } }, bearer(admin));
+    expect(events.data!.securityEvents.items.map((e) => e.details)).toContainEqual(expect.objectContaining({ reason: 'bad_password', via: 'change_password' }));
+  });
+
+  it('counts wrong current passwords towards the login lockout', async () => {
+    const u = await newUser('ivan@example.com');
+    const s = await login(api.url, u.email, u.password);
+    for (let i = 0; i < 5; i++) expect(code(await change(s.token, `wrong-guess-${i}`, 'another-long-password'))).toBe('BAD_USER_INPUT');
+    expect(code(await change(s.token, u.password, 'another-long-password'))).toBe('RATE_LIMITED');
+    expect(code(await gql(api.url, LoginDocument, { email: u.email, password: u.password }))).toBe('RATE_LIMITED');
+  });
+
+  it('ends every session when the access token names none', async () => {
+    const u = await newUser('judy@example.com');
+    const a = await login(api.url, u.email, u.password);
+    const b = await login(api.url, u.email, u.password);
+    // An access token as signed before tokens named their session (no sid).
+    const legacy = await craft({ role: 'VIEWER', email: u.email }, { sub: u.id });
+    expect((await change(legacy, u.password, 'a-brand-new-password')).data?.changePassword).toBe(true);
+    for (const r of [a, b]) expect(code(await gql(api.url, RefreshTokenDocument, { refreshToken: r.refreshToken }))).toBe('UNAUTHENTICATED');
+    const entry = await api.app.db.prisma.auditEntry.findFirst({ where: { resourceId: u.id, action: 'user.password_change' } });
+    expect(entry?.after).toMatchObject({ sessionsEnded: 2, currentSessionKept: false });
+  });
+
+  it('is for people, not API keys, and needs a sign-in', async () => {
+    const { secret } = (await gql(api.url, CreateApiKeyDocument, { input: { name: 'not a person' } }, bearer(admin))).data!.createApiKey;
+    expect(code(await change(secret, 'whatever-password', 'another-long-password'))).toBe('FORBIDDEN');
+    expect(code(await gql(api.url, ChangePasswordDocument, { currentPassword: 'whatever-password', newPassword: 'another-long-password' }))).toBe('UNAUTHENTICATED');
   });
 });

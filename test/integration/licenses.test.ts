@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLicenseKeyPair } from '../../src/lib/license-keys.js';
@@ -7,12 +7,13 @@ import {
   LicenseDocument,
   LicenseUpdatedDocument,
   SeedDashboardStatsDocument,
+  SetLicensePublicKeyDocument,
   TicketsDocument,
   type LicenseUpdatedSubscription,
 } from '../generated/graphql.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { ADMIN, bearer, createTestEnv, gql, login, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
+import { ADMIN, bearer, createTestEnv, gql, login, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
 import { postActivate, TEST_LICENSE_KEYS, testLicenseKey } from '../support/license.js';
 
 const DAY_MS = 86_400_000;
@@ -257,5 +258,68 @@ describe('maxServices', () => {
     // Without a limit, anything goes again.
     await postActivate(a, { licenseKey: await testLicenseKey({ customer: 'Big Co', now: clock.now() }) });
     expect((await report(['svc-z'])).body).toEqual({ success: true, processed: 1, changed: 1 });
+  });
+});
+
+describe('setLicensePublicKey', () => {
+  it('a license of a fresh key pair is refused until an admin sets its public key; then every instance activates it', async () => {
+    const dev = generateLicenseKeyPair();
+    // An instance with no LICENSE_PUBLIC_KEY at all: the key set at run time is all it has.
+    const bare = await env.startApp({ role: 'api', clock, overrides: { LICENSE_PUBLIC_KEY: '' } });
+    try {
+      const licenseKey = await testLicenseKey({ customer: 'Dev Co', plugins: ['ticketing'], now: clock.now(), privateKeyPem: dev.privateKeyPem });
+      expect((await postActivate(b, { licenseKey })).body.error.details.reason).toBe('unknown_kid');
+      expect((await postActivate(bare, { licenseKey })).body.error.details.reason).toBe('no_public_key');
+
+      const set = (publicKey: string, auth: { authorization: string }) => gql(a.url, SetLicensePublicKeyDocument, { publicKey }, auth);
+      // tokenFor makes the operator once; the fake clock has moved since, so log in afresh.
+      await tokenFor(a, 'OPERATOR');
+      expect((await set(dev.publicKeyPem, await as(a, 'operator@opsgraph.test', 'a-long-enough-password'))).errors![0]!.extensions!.code).toBe('FORBIDDEN');
+      const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      const invalid = ['not a key', '/etc/hostname', '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n', rsa, dev.privateKeyPem];
+      for (const publicKey of invalid) {
+        const r = await set(publicKey, await as(a));
+        expect([publicKey.slice(0, 30), r.errors?.[0]?.extensions?.code, r.errors?.[0]?.extensions?.field]).toEqual([publicKey.slice(0, 30), 'BAD_USER_INPUT', 'publicKey']);
+        expect(r.errors![0]!.message).toMatch(/^publicKey: /);
+        expect(r.errors![0]!.message).not.toContain(dev.privateKeyPem.split('\n')[1]);
+      }
+      expect((await postActivate(b, { licenseKey })).status).toBe(422);
+
+      const ok = await set(dev.publicKeyPem, await as(a));
+      expect(ok.errors).toBeUndefined();
+      expect(ok.data!.setLicensePublicKey).toBe(true);
+      // Set on a, used by b and by the instance without LICENSE_PUBLIC_KEY, at once.
+      const res = await postActivate(b, { licenseKey });
+      expect(res.body).toEqual({ success: true, message: 'License activated', customer: 'Dev Co', plugins: ['ticketing'] });
+      expect((await postActivate(bare, { licenseKey })).status).toBe(200);
+      // LICENSE_PUBLIC_KEY keeps verifying alongside.
+      expect((await postActivate(b, { licenseKey: await testLicenseKey({ customer: 'My Company', now: clock.now() }) })).status).toBe(200);
+      const history = await a.app.db.prisma.license.findFirst({ where: { customer: 'Dev Co' }, orderBy: { seq: 'desc' } });
+      expect(history?.kid).toBe(dev.thumbprint);
+
+      const entries = await a.app.db.prisma.auditEntry.findMany({ where: { action: 'license.set_public_key' } });
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ actorType: 'USER', resourceType: 'license_public_key', resourceId: dev.thumbprint, before: { keys: [] }, after: { keys: [{ kid: null, thumbprint: dev.thumbprint }] } });
+
+      // Empty text removes it: the dev pair's licenses are refused again.
+      expect((await set('', await as(a))).data!.setLicensePublicKey).toBe(true);
+      expect((await postActivate(b, { licenseKey })).body.error.details.reason).toBe('unknown_kid');
+      const removed = await a.app.db.prisma.auditEntry.findFirst({ where: { action: 'license.set_public_key' }, orderBy: { seq: 'desc' } });
+      expect(removed).toMatchObject({ resourceId: null, before: { keys: [{ thumbprint: dev.thumbprint }] }, after: { keys: [] } });
+      // Nothing secret reached the audit log, and no key text at all.
+      const text = JSON.stringify(await a.app.db.prisma.auditEntry.findMany({ where: { action: 'license.set_public_key' } }), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+      expect(text).not.toContain('BEGIN');
+    } finally {
+      await bare.stop();
+    }
+  });
+
+  it('keys may be named: a kid line above the block', async () => {
+    const dev = generateLicenseKeyPair();
+    expect((await gql(a.url, SetLicensePublicKeyDocument, { publicKey: `kid: dev-2026\n${dev.publicKeyPem}` }, await as(a))).data!.setLicensePublicKey).toBe(true);
+    const named = await testLicenseKey({ customer: 'Named Co', now: clock.now(), privateKeyPem: dev.privateKeyPem, kid: 'dev-2026' });
+    expect((await postActivate(b, { licenseKey: named })).status).toBe(200);
+    expect((await a.app.db.prisma.license.findFirst({ orderBy: { seq: 'desc' } }))?.kid).toBe('dev-2026');
+    await gql(a.url, SetLicensePublicKeyDocument, { publicKey: '' }, await as(a));
   });
 });

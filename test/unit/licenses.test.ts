@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { errorBody } from '../../src/http/envelope.js';
 import { AppError } from '../../src/lib/errors.js';
-import { generateLicenseKeyPair, LicenseKeyConfigError, parsePublicKeys } from '../../src/lib/license-keys.js';
+import { formatPublicKeys, generateLicenseKeyPair, LicenseKeyConfigError, parsePublicKeys } from '../../src/lib/license-keys.js';
 import { licenseStatus } from '../../src/modules/licenses/licenses.service.js';
 
 const DAY = 86_400_000;
@@ -43,6 +43,28 @@ describe('LICENSE_PUBLIC_KEY', () => {
     expect(() => loadConfig({ LICENSE_PUBLIC_KEY: rsa })).toThrow(ConfigError);
     expect(() => loadConfig({ LICENSE_PUBLIC_KEY: rsa })).toThrow(/LICENSE_PUBLIC_KEY: key 1 is rsa/);
     expect(loadConfig({ LICENSE_PUBLIC_KEY: one.publicKeyPem }).LICENSE_PUBLIC_KEY).toBe(one.publicKeyPem);
+  });
+
+  it('refuses a private key without echoing it, and reads no file when told not to (setLicensePublicKey)', () => {
+    const body = one.privateKeyPem.split('\n')[1]!;
+    expect(() => parsePublicKeys(one.privateKeyPem)).toThrow(/LICENSE_PUBLIC_KEY: this is a private key/);
+    expect(() => loadConfig({ LICENSE_PUBLIC_KEY: one.privateKeyPem })).toThrow(ConfigError);
+    try {
+      parsePublicKeys(`${one.publicKeyPem}${one.privateKeyPem}`, { source: 'publicKey', files: false });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).toMatch(/^publicKey: this is a private key/);
+      expect((err as Error).message).not.toContain(body);
+    }
+    expect(() => parsePublicKeys('/etc/hostname', { source: 'publicKey', files: false })).toThrow(/^publicKey: no "-----BEGIN PUBLIC KEY-----" block found$/);
+  });
+
+  it('formatPublicKeys writes what parsePublicKeys reads back, names included', () => {
+    const keys = parsePublicKeys(`kid: a\n${one.publicKeyPem}${two.publicKeyPem}`);
+    expect(parsePublicKeys(formatPublicKeys(keys), { files: false }).map((k) => [k.name, k.thumbprint])).toEqual([
+      ['a', one.thumbprint],
+      [null, two.thumbprint],
+    ]);
   });
 });
 

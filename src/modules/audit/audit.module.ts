@@ -6,7 +6,7 @@ import { createAuditService } from './audit.service.js';
 
 /**
  * The audit log: read, exported, verified and pruned here. It is written by every module that
- * changes something, through `deps.audit` (audit.recorder.ts), in the transaction of the change.
+ * changes something, through `deps.audit` (infra/audit-recorder.ts), in the transaction of the change.
  */
 export const auditModule = defineModule<AuditServices>({
   name: 'audit',

@@ -50,7 +50,7 @@ function filterSql(filter: AuditFilter | null | undefined, offset = 0): { where:
   return { where, values };
 }
 
-/** Reading, exporting, verifying and pruning the audit log. Writing is the recorder's (audit.recorder.ts). */
+/** Reading, exporting, verifying and pruning the audit log. Writing is the recorder's (infra/audit-recorder.ts). */
 export function createAuditService(deps: { db: Database; pool: pg.Pool; clock: Clock }) {
   return {
     async list(filter: AuditFilter | null | undefined, page: PageRequest | null | undefined): Promise<Page<AuditEntryRecord>> {

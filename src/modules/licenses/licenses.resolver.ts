@@ -3,7 +3,7 @@ import { Arg, Args, ArgsType, Authorized, Ctx, Field, Int, Mutation, Query, Reso
 import type { GraphQLContext } from '../../graphql/context.js';
 import { actorOf } from '../../auth/actor.js';
 import { LICENSE_UPDATED } from './licenses.events.js';
-import { MAX_LICENSE_KEY_LENGTH, type LicenseService, type LicenseUpdatedEvent, type LicenseView } from './licenses.service.js';
+import { MAX_LICENSE_KEY_LENGTH, MAX_PUBLIC_KEY_LENGTH, type LicenseService, type LicenseUpdatedEvent, type LicenseView } from './licenses.service.js';
 import { LicenseActivationRecordType, LicenseActivationType, LicenseType, LicenseUpdateType } from './licenses.types.js';
 
 @ArgsType()
@@ -12,6 +12,13 @@ class ActivateLicenseArgs {
   @MinLength(1)
   @MaxLength(MAX_LICENSE_KEY_LENGTH)
   licenseKey!: string;
+}
+
+@ArgsType()
+class SetLicensePublicKeyArgs {
+  @Field({ description: 'Ed25519 public key(s) as SPKI PEM text (`license-public.pem`), each block optionally under a `kid: <name>` line; empty text removes the keys set before.' })
+  @MaxLength(MAX_PUBLIC_KEY_LENGTH)
+  publicKey!: string;
 }
 
 /** Events travel as JSON: dates come back as strings. */
@@ -40,6 +47,17 @@ export class LicensesResolver {
   @Mutation(() => LicenseActivationType, { description: 'Verifies and activates a license key; a refused key leaves the active license unchanged.' })
   activateLicense(@Args() { licenseKey }: ActivateLicenseArgs, @Ctx() ctx: GraphQLContext): Promise<LicenseActivationType> {
     return this.licenses.activate(licenseKey, 'graphql', actorOf(ctx));
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => Boolean, {
+    description:
+      'Sets the Ed25519 public key(s) that verify license keys besides LICENSE_PUBLIC_KEY, replacing those set before (e.g. a development key pair from `npm run license -- keygen`). ' +
+      'Stored in the database: every instance uses them from its next activation on. Not PEM, or a private key: BAD_USER_INPUT naming publicKey.',
+  })
+  async setLicensePublicKey(@Args() { publicKey }: SetLicensePublicKeyArgs, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    await this.licenses.setPublicKeys(publicKey, actorOf(ctx));
+    return true;
   }
 
   @Authorized('VIEWER')

@@ -10,11 +10,16 @@ import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
 import { systemActor, type AuditActor } from '../../auth/actor.js';
 import { type AuditRecorder } from '../../infra/audit-recorder.js';
-import { LICENSE_ALGORITHMS, PLUGINS, type LicensePublicKey, type Plugin } from '../../lib/license-keys.js';
+import { formatPublicKeys, LICENSE_ALGORITHMS, LicenseKeyConfigError, parsePublicKeys, PLUGINS, type LicensePublicKey, type Plugin } from '../../lib/license-keys.js';
 
 const DAY_MS = 86_400_000;
 /** Longest license key accepted: real ones are a few hundred bytes. */
 export const MAX_LICENSE_KEY_LENGTH = 8_192;
+/** Longest public key text accepted by setLicensePublicKey: an Ed25519 PEM block is 113 bytes. */
+export const MAX_PUBLIC_KEY_LENGTH = 16_384;
+/** The `Setting` row holding the public keys set at run time (setLicensePublicKey), as PEM text. */
+const RUNTIME_KEYS_SETTING = 'license_public_keys';
+const RUNTIME_KEYS_SOURCE = 'publicKey';
 
 export type LicenseStatus = 'ACTIVE' | 'EXPIRING' | 'EXPIRED';
 
@@ -95,13 +100,14 @@ export function createLicenseService(deps: {
   clock: Clock;
   events: EventBus;
   logger: Logger;
+  /** The keys of `LICENSE_PUBLIC_KEY`; those set with setLicensePublicKey are read from the database. */
   keys: readonly LicensePublicKey[];
   audit: AuditRecorder;
   /** How long an instance trusts its copy of the active license; `license:updated` also drops it. */
   cacheMs: number;
   warningDays: number;
 }) {
-  const { db, clock, keys } = deps;
+  const { db, clock } = deps;
 
   // Measured on the monotonic clock: the cache is about this process's freshness, not domain time.
   let cache: { at: number; value: Promise<LicenseRecord | null> } | undefined;
@@ -145,9 +151,33 @@ export function createLicenseService(deps: {
 
   const publish = (event: LicenseUpdatedEvent) => deps.events.publish(LICENSE_UPDATED, event);
 
+  /** The keys set at run time; a row that no longer parses is logged and ignored, never fatal. */
+  async function runtimeKeys(): Promise<LicensePublicKey[]> {
+    const row = await db.setting.findUnique({ where: { key: RUNTIME_KEYS_SETTING } });
+    try {
+      return parsePublicKeys(row?.value, { source: RUNTIME_KEYS_SOURCE, files: false });
+    } catch (err) {
+      deps.logger.warn({ err: (err as Error).message }, 'ignored the license public keys stored in the database');
+      return [];
+    }
+  }
+
+  /**
+   * Every key that verifies licenses: `LICENSE_PUBLIC_KEY`, then those set at run time. Read from
+   * the database at each verification (activations are rare), so a key set on one instance is used
+   * by every instance at once, with no cache to drop.
+   */
+  async function publicKeys(): Promise<LicensePublicKey[]> {
+    const stored = await runtimeKeys();
+    return [...deps.keys, ...stored.filter((k) => !deps.keys.some((c) => c.thumbprint === k.thumbprint))];
+  }
+
+  const describeKeys = (list: readonly LicensePublicKey[]) => list.map((k) => ({ kid: k.name, thumbprint: k.thumbprint }));
+
   /** Verifies a key against the configured public keys; every refusal names licenseKey and why. */
   async function verify(token: string, now: Date): Promise<{ claims: z.output<typeof claimsSchema>; kid: string | null }> {
-    if (!keys.length) throw refuse('no_public_key', 'this server has no LICENSE_PUBLIC_KEY configured, so no license can be verified');
+    const keys = await publicKeys();
+    if (!keys.length) throw refuse('no_public_key', 'this server has no LICENSE_PUBLIC_KEY configured and none was set with setLicensePublicKey, so no license can be verified');
     if (token.split('.').length !== 3) throw refuse('malformed', 'not a compact JWS (three base64url parts separated by dots)', 'BAD_USER_INPUT');
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
@@ -245,6 +275,40 @@ export function createLicenseService(deps: {
       deps.logger.info({ customer: license.customer, plugins: license.plugins, expiresAt: license.expiresAt, via }, 'license activated');
       await publish({ action: 'ACTIVATED', message: `License activated for ${license.customer}`, license });
       return { success: true, message: 'License activated', customer: license.customer, plugins: license.plugins, license };
+    },
+
+    /**
+     * Sets the public keys used besides `LICENSE_PUBLIC_KEY` (one or more Ed25519 SPKI PEM blocks,
+     * each optionally under a `kid: <name>` line), replacing those set before; empty text removes
+     * them. Stored in the database, so every instance verifies with them from the next activation
+     * on. Audited as `license.set_public_key` with the keys' JWK thumbprints, nothing more.
+     */
+    async setPublicKeys(publicKey: string, actor: AuditActor): Promise<{ thumbprints: string[] }> {
+      let parsed: LicensePublicKey[];
+      try {
+        parsed = parsePublicKeys(publicKey, { source: RUNTIME_KEYS_SOURCE, files: false });
+      } catch (err) {
+        if (!(err instanceof LicenseKeyConfigError)) throw err;
+        throw new AppError('BAD_USER_INPUT', err.message, { field: RUNTIME_KEYS_SOURCE });
+      }
+      const before = await runtimeKeys();
+      await db.$transaction(async (tx) => {
+        if (parsed.length) {
+          const value = formatPublicKeys(parsed);
+          await tx.setting.upsert({ where: { key: RUNTIME_KEYS_SETTING }, create: { key: RUNTIME_KEYS_SETTING, value }, update: { value } });
+        } else {
+          await tx.setting.deleteMany({ where: { key: RUNTIME_KEYS_SETTING } });
+        }
+        await deps.audit.record(tx, actor, {
+          action: 'license.set_public_key',
+          resourceType: 'license_public_key',
+          resourceId: parsed.map((k) => k.thumbprint).join(',') || null,
+          before: { keys: describeKeys(before) },
+          after: { keys: describeKeys(parsed) },
+        });
+      });
+      deps.logger.info({ thumbprints: parsed.map((k) => k.thumbprint) }, parsed.length ? 'license public keys set' : 'license public keys removed');
+      return { thumbprints: parsed.map((k) => k.thumbprint) };
     },
 
     /** Activations, newest first. */

@@ -2,6 +2,7 @@ import { IsEmail, MaxLength, MinLength } from 'class-validator';
 import { Arg, ArgsType, Args, Authorized, Ctx, Field, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { ApiKeys } from '../../auth/apikeys.js';
 import { requireUser } from '../../auth/guards.js';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../auth/passwords.js';
 import type { Sessions } from '../../auth/sessions.js';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { actorOf } from '../../auth/actor.js';
@@ -12,6 +13,15 @@ import { ApiKeyType, AuthPayloadType, CreateApiKeyInput, CreateApiKeyPayloadType
 class LoginArgs {
   @Field() @IsEmail() @MaxLength(254) email!: string;
   @Field() @MinLength(1) @MaxLength(200) password!: string;
+}
+
+@ArgsType()
+class ChangePasswordArgs {
+  @Field() @MinLength(1) @MaxLength(PASSWORD_MAX_LENGTH) currentPassword!: string;
+  @Field({ description: `The same rules as createUser: ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters, not the current password.` })
+  @MinLength(PASSWORD_MIN_LENGTH)
+  @MaxLength(PASSWORD_MAX_LENGTH)
+  newPassword!: string;
 }
 
 export interface UsersServices {
@@ -50,6 +60,18 @@ export class UsersResolver {
   @Query(() => UserType)
   me(@Ctx() ctx: GraphQLContext): Promise<UserType> {
     return this.s.users.get(requireUser(ctx.principal).userId);
+  }
+
+  @Authorized('VIEWER')
+  @Mutation(() => Boolean, {
+    description:
+      'Changes the password of the signed-in user (people only, not API keys). A wrong currentPassword is BAD_USER_INPUT and counts like a failed login. ' +
+      "Ends the user's other sessions; the session of this access token stays signed in (every session ends when the token names none).",
+  })
+  async changePassword(@Args() { currentPassword, newPassword }: ChangePasswordArgs, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    const me = requireUser(ctx.principal);
+    await this.s.users.changePassword({ userId: me.userId, sessionId: me.sessionId, currentPassword, newPassword }, actorOf(ctx));
+    return true;
   }
 
   @Authorized('ADMIN')

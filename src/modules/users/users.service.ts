@@ -1,7 +1,7 @@
 import type { Prisma } from '../../generated/prisma/client.js';
 import { generatePassword, hashPassword } from '../../auth/passwords.js';
 import type { Role } from '../../auth/roles.js';
-import { normalizeEmail } from '../../auth/sessions.js';
+import { normalizeEmail, type Sessions } from '../../auth/sessions.js';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
@@ -32,7 +32,7 @@ const ADMIN_LOCK = 7_314_002;
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 
 /** People and their roles. The password hash never leaves this service. */
-export function createUsersService(deps: { db: Database; clock: Clock; audit: AuditRecorder }) {
+export function createUsersService(deps: { db: Database; clock: Clock; audit: AuditRecorder; sessions: Pick<Sessions, 'confirmPassword'> }) {
   /** Refuses a change that would leave nobody able to administer Opsgraph. */
   async function assertAnAdminRemains(tx: Prisma.TransactionClient): Promise<void> {
     const admins = await tx.user.count({ where: { role: 'ADMIN', disabled: false } });
@@ -54,6 +54,45 @@ export function createUsersService(deps: { db: Database; clock: Clock; audit: Au
       const user = await deps.db.user.findUnique({ where: { id: assertUuid(id) }, select: PUBLIC_FIELDS });
       if (!user) throw new AppError('NOT_FOUND', `no user with id ${id}`, { field: 'id' });
       return user;
+    },
+
+    /** The user with this email (compared as login compares it), or NOT_FOUND. */
+    async getByEmail(email: string): Promise<UserRecord> {
+      const user = await deps.db.user.findUnique({ where: { email: normalizeEmail(email) }, select: PUBLIC_FIELDS });
+      if (!user) throw new AppError('NOT_FOUND', `no user with email ${normalizeEmail(email)}`, { field: 'email' });
+      return user;
+    },
+
+    /**
+     * A signed-in user changes their own password. The current one is checked like a login
+     * (rate limit, lockout, security log); a wrong one is BAD_USER_INPUT naming currentPassword.
+     * Every other session of the user ends; the one the access token belongs to (`sessionId`)
+     * stays open when it is still open, otherwise every session ends. Audited as
+     * `user.password_change`, with no password in it.
+     */
+    async changePassword(
+      input: { userId: string; sessionId?: string; currentPassword: string; newPassword: string },
+      actor: AuditActor,
+    ): Promise<{ sessionsEnded: number; currentSessionKept: boolean }> {
+      const user = await deps.db.user.findUnique({ where: { id: assertUuid(input.userId) }, select: PUBLIC_FIELDS });
+      if (!user) throw new AppError('NOT_FOUND', `no user with id ${input.userId}`, { field: 'id' });
+      await deps.sessions.confirmPassword(user.email, input.currentPassword, { ip: actor.ip ?? undefined, requestId: actor.requestId ?? undefined });
+      // Only now: before the current password is confirmed, this would tell a guesser they guessed right.
+      if (input.newPassword === input.currentPassword) {
+        throw new AppError('BAD_USER_INPUT', 'newPassword: must differ from the current password', { field: 'newPassword' });
+      }
+      const passwordHash = await hashPassword(input.newPassword);
+      return deps.db.$transaction(async (tx) => {
+        const open = { userId: user.id, revokedAt: null };
+        const current = input.sessionId ? await tx.refreshToken.count({ where: { ...open, familyId: input.sessionId } }) : 0;
+        const others = current ? { ...open, familyId: { not: input.sessionId } } : open;
+        const families = await tx.refreshToken.findMany({ where: others, distinct: ['familyId'], select: { familyId: true } });
+        await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+        await tx.refreshToken.updateMany({ where: others, data: { revokedAt: deps.clock.now() } });
+        const outcome = { sessionsEnded: families.length, currentSessionKept: current > 0 };
+        await deps.audit.record(tx, actor, { action: 'user.password_change', resourceType: 'user', resourceId: user.id, after: { email: user.email, ...outcome } });
+        return outcome;
+      });
     },
 
     async create(input: { email: string; password: string; role: Role }, actor: AuditActor): Promise<UserRecord> {
@@ -83,7 +122,9 @@ export function createUsersService(deps: { db: Database; clock: Clock; audit: Au
           data: { role: input.role ?? undefined, disabled: input.disabled ?? undefined, passwordHash },
           select: PUBLIC_FIELDS,
         });
-        await assertAnAdminRemains(tx);
+        // Only a change of role or of disabled can take the last admin away; a new password alone
+        // must work even where there is no admin yet (users made with the CLI before the first start).
+        if (input.role || input.disabled) await assertAnAdminRemains(tx);
         // A disabled user or a new password ends every open session.
         if (input.disabled || passwordHash) {
           await tx.refreshToken.updateMany({ where: { userId: id, revokedAt: null }, data: { revokedAt: deps.clock.now() } });

@@ -3,6 +3,7 @@ import { API_KEY_SCOPES } from '../../auth/guards.js';
 import { Field, ID, InputType, registerEnumType } from 'type-graphql';
 import { OutputType } from '../../graphql/output-type.js';
 import { ROLES, type Role } from '../../auth/roles.js';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../auth/passwords.js';
 
 export const RoleEnum = Object.fromEntries(ROLES.map((r) => [r, r])) as { [R in Role]: R };
 registerEnumType(RoleEnum, { name: 'Role', description: 'VIEWER reads; OPERATOR also runs operations; ADMIN may do everything.' });
@@ -27,7 +28,7 @@ export class AuthPayloadType {
 @InputType()
 export class CreateUserInput {
   @Field() @IsEmail() @MaxLength(254) email!: string;
-  @Field() @MinLength(12) @MaxLength(200) password!: string;
+  @Field() @MinLength(PASSWORD_MIN_LENGTH) @MaxLength(PASSWORD_MAX_LENGTH) password!: string;
   @Field(() => RoleEnum) role!: Role;
 }
 
@@ -35,7 +36,7 @@ export class CreateUserInput {
 export class UpdateUserInput {
   @Field(() => RoleEnum, { nullable: true }) role?: Role;
   @Field({ nullable: true }) disabled?: boolean;
-  @Field({ nullable: true }) @IsOptional() @MinLength(12) @MaxLength(200) password?: string;
+  @Field({ nullable: true }) @IsOptional() @MinLength(PASSWORD_MIN_LENGTH) @MaxLength(PASSWORD_MAX_LENGTH) password?: string;
 }
 
 @OutputType('ApiKey')
