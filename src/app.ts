@@ -28,11 +28,12 @@ import { createRateLimiter } from './infra/ratelimit.js';
 import { createSecurityLog } from './infra/security-log.js';
 import { createAuditRecorder } from './infra/audit-recorder.js';
 import { auditModule } from './modules/audit/audit.module.js';
+import { backupsModule } from './modules/backups/backups.module.js';
 import { parsePublicKeys } from './lib/license-keys.js';
 import { licensesModule } from './modules/licenses/licenses.module.js';
 import { createLicenseService } from './modules/licenses/licenses.service.js';
 import { ticketsModule } from './modules/tickets/tickets.module.js';
-import type { AnyModule, ModuleDeps, ModuleInstance } from './modules/module.js';
+import type { AnyModule, ModuleDefinition, ModuleDeps, ModuleInstance } from './modules/module.js';
 import { healthModule } from './modules/health/health.module.js';
 import { eventsModule } from './modules/events/events.module.js';
 import { securityModule } from './modules/security/security.module.js';
@@ -40,7 +41,7 @@ import { slaModule } from './modules/sla/sla.module.js';
 import { usersModule } from './modules/users/users.module.js';
 
 /** The module list: adding a domain is one module folder and one line here. */
-export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, licensesModule, slaModule, ticketsModule, auditModule];
+export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, licensesModule, slaModule, backupsModule, ticketsModule, auditModule];
 
 export type Role = 'api' | 'worker' | 'all';
 export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
@@ -135,8 +136,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const moduleList = options.modules ?? modules;
-  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, events, jobs, clock, logger, security, audit, licenses, auth: { sessions, apiKeys, authenticator } };
   const built = new Map<string, ModuleInstance<unknown>>();
+  const servicesOf = <S>(module: ModuleDefinition<S>): S => {
+    const instance = built.get(module.name);
+    if (!instance) throw new Error(`module ${module.name} must come before the modules that use it in the module list`);
+    return instance.services as S;
+  };
+  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, events, jobs, clock, logger, security, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf };
   for (const m of moduleList) built.set(m.name, m.create(deps));
   jobs.register([...built.values()].flatMap((m) => m.jobs ?? []));
   const routes = [...built.values()].flatMap((m) => m.routes ?? []);

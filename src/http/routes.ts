@@ -1,4 +1,5 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { actorOf, type AuditActor } from '../auth/actor.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { authorize, type ApiKeyScope, type RouteAccess } from '../auth/guards.js';
 import { PUBLIC, type Principal } from '../auth/roles.js';
@@ -43,6 +44,19 @@ export interface RouteDef {
   rateLimit: RateClass | null;
   handler: (req: Request, res: Response) => unknown;
 }
+
+/** Who made a REST request, for the audit log. */
+export const requestActor = (req: Request): AuditActor => actorOf({ principal: req.principal, ip: req.ip, requestId: req.id });
+
+/** A route for agents' and jobs' API keys: the key's scope, the agent budget. */
+export const agentRoute = (method: RouteDef['method'], path: string, scope: ApiKeyScope, handler: RouteDef['handler']): RouteDef => ({
+  method,
+  path,
+  access: 'AGENT',
+  scope,
+  rateLimit: 'agent',
+  handler,
+});
 
 export interface GuardDeps {
   authenticator: Authenticator;

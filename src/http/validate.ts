@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { closest } from '../lib/suggest.js';
 
@@ -57,4 +57,20 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where
   });
   const message = issues.slice(0, 3).map((i) => `${i.field}: ${i.message}`).join('; ') + (issues.length > 3 ? `; and ${issues.length - 3} more` : '');
   throw new AppError('BAD_USER_INPUT', message, { field: issues[0]!.field, issues: issues.slice(0, 20) });
+}
+
+/** An ISO-8601 instant with its offset, as a Date. */
+export const isoInstant = z.iso.datetime({ offset: true }).transform((v) => new Date(v));
+
+/**
+ * `at` (or now, when absent) if it lies in the window a field accepts: at most `maxAheadMs` ahead
+ * of the server's clock and, with `maxAgeMs`, at most that old; otherwise a 400 naming the field.
+ */
+export function withinWindow(at: Date | undefined, now: Date, field: string, window: { maxAgeMs?: number; maxAheadMs: number }): Date {
+  if (!at) return now;
+  if (window.maxAgeMs !== undefined && at.getTime() < now.getTime() - window.maxAgeMs) {
+    throw new AppError('BAD_USER_INPUT', `${field} is more than ${Math.round(window.maxAgeMs / 3_600_000)} h old`, { field });
+  }
+  if (at.getTime() > now.getTime() + window.maxAheadMs) throw new AppError('BAD_USER_INPUT', `${field} is more than ${Math.round(window.maxAheadMs / 1_000)} s in the future`, { field });
+  return at;
 }

@@ -31,6 +31,11 @@ export interface ModuleDeps {
   /** The active license; gated modules call `licenses.require(plugin)` (see LicenseGuard). */
   licenses: LicenseService;
   auth: { sessions: Sessions; apiKeys: ApiKeys; authenticator: Authenticator };
+  /**
+   * The services of a module listed earlier in the module list: how one module asks another
+   * (tickets asks the SLA module about services and incidents) instead of reading its tables.
+   */
+  servicesOf<S>(module: ModuleDefinition<S>): S;
 }
 
 /** What a module builds from its dependencies. `services` is handed to each of its resolvers' constructors. */

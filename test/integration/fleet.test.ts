@@ -312,9 +312,9 @@ describe('backup freshness', () => {
     await ag.backup({ service: 'pg', nodeId: node, status: 'success' });
     expect(await overdue()).toBe(false);
     clock.advance(2 * 86_400_000);
-    await runJob('sla.backup-freshness');
+    await runJob('backups.freshness');
     expect(await overdue()).toBe(true);
-    await runJob('sla.backup-freshness');
+    await runJob('backups.freshness');
     await ag.backup({ service: 'pg', nodeId: node, status: 'failed' });
     expect(await overdue()).toBe(true);
     // Not the same body as before: that one, within a minute, would be taken for a duplicate delivery.

@@ -78,7 +78,9 @@ async function report(statusOf: (i: number) => string) {
     const services = fleet
       .filter((s) => s.nodeId === nodeId)
       .map((s) => ({ name: s.name, status: statusOf(s.i), slaGroup: s.slaGroup, namespace: s.namespace, displayName: s.displayName }));
-    const r = await ag.status({ nodeId, operatorVersion: '2.0.0', observedAt: clock.now().toISOString(), services });
+    // Groups are created by the slaGroups a report defines, never by a service naming one.
+    const slaGroups = [...new Set(services.flatMap((s) => (s.slaGroup ? [s.slaGroup] : [])))].map((g) => ({ name: g }));
+    const r = await ag.status({ nodeId, operatorVersion: '2.0.0', observedAt: clock.now().toISOString(), services, slaGroups });
     expect(r.status).toBe(200);
   }
 }

@@ -1,4 +1,5 @@
 import { AppError } from '../../lib/errors.js';
+import { CAPACITY_LOCK } from './sla.locks.js';
 
 /**
  * A license's `maxServices`: services that exist always stay and keep reporting; only new ones
@@ -6,8 +7,6 @@ import { AppError } from '../../lib/errors.js';
  * the node lock (the order every writer uses), so two nodes adding services at once cannot both
  * take the last place.
  */
-// In FROM, so the statement returns a row rather than a void column (which Prisma cannot read).
-const CAPACITY_LOCK = `SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtext('opsgraph:service-capacity'))`;
 
 type Query = <R>(sql: string, params: unknown[]) => Promise<R[]>;
 

@@ -12,9 +12,10 @@ import { changesFrom, type Change, type Context, type Observation, type ServiceS
 import { invalidateRollups } from './sla.rollups.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import { admitServices } from './sla.capacity.js';
+import { nodeLock } from './sla.locks.js';
 import { followIncidents, syncIncidents } from './sla.incidents.js';
 import { SLA_INCIDENT, STATUS_CHANGED, type IncidentEvent, type StatusChangedEvent } from './sla.events.js';
-import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
+import { SERVICE_COLUMNS, toServiceRecord, type ServiceRow } from './sla.records.js';
 
 export interface StatusReport {
   nodeId: string;
@@ -34,8 +35,6 @@ export interface StatusReport {
   slaGroups: { name: string; displayName?: string; tier?: string }[];
 }
 
-/** Reports of one node are applied one at a time, whichever instance receives them. */
-export const nodeLock = (column: string) => `pg_advisory_xact_lock(hashtext('opsgraph:node:' || ${column}))`;
 
 /** Which optional fields a service entry carries, as the bit mask the upsert reads (undefined: not given). */
 const OPTIONAL_FIELDS = ['replicas', 'readyReplicas', 'workloadType', 'namespace', 'displayName', 'slaGroup'] as const;

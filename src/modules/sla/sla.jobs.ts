@@ -2,7 +2,7 @@ import type { Config } from '../../config.js';
 import { defineScheduledJob } from '../../infra/jobs.js';
 import type { SlaAlerts } from './sla.alerts.js';
 import type { Rollups } from './sla.rollups.js';
-import type { FleetService } from './sla.service.js';
+import type { FleetService } from './sla.fleet.js';
 
 const QUEUE = 'sla';
 
@@ -17,8 +17,6 @@ export function fleetJobs(fleet: FleetService, alerts: SlaAlerts, rollups: Rollu
     materialize: defineScheduledJob({ name: 'sla.materialize', queue: QUEUE, everyMs: 60_000, handler: () => rollups.materialize() }),
     evaluateAlerts: defineScheduledJob({ name: 'sla.evaluate-alerts', queue: QUEUE, everyMs: 60_000, handler: () => alerts.evaluate() }),
     sweepStale: defineScheduledJob({ name: 'sla.sweep-stale', queue: QUEUE, everyMs: config.FLEET_SWEEP_SECONDS * 1_000, handler: () => fleet.sweepStale() }),
-    // Freshness is measured in days; a minute is more than precise enough and keeps the scan rare.
-    backupFreshness: defineScheduledJob({ name: 'sla.backup-freshness', queue: QUEUE, everyMs: Math.max(60, config.FLEET_SWEEP_SECONDS) * 1_000, handler: () => fleet.evaluateBackups() }),
     pruneObservations: defineScheduledJob({
       name: 'sla.prune-observations',
       queue: QUEUE,

@@ -4,7 +4,7 @@ import { DEFAULT_LIMIT } from '../../lib/pagination.js';
 import type { IncidentRecord } from './sla.incidents.js';
 import { groupIncidents, nodeById, serviceById, slaGroupById, slaGroupNumbers } from './sla.loaders.js';
 import type { ServiceRecord } from './sla.records.js';
-import type { GroupRecord, NodeRecord } from './sla.service.js';
+import type { GroupRecord, NodeRecord } from './sla.fleet.js';
 import { IncidentType, NodeType, ServiceType, SlaGroupIncidentsArgs, SlaGroupType, SlaStatus } from './sla.types.js';
 
 /*

@@ -3,7 +3,7 @@ import type { PeriodStatus } from '../../lib/sla.js';
 import type { SlaEngine } from './sla.engine.js';
 import type { IncidentRecord } from './sla.incidents.js';
 import type { ServiceRecord } from './sla.records.js';
-import type { FleetService, GroupIncidentsKey, GroupRecord, NodeRecord } from './sla.service.js';
+import type { FleetService, GroupIncidentsKey, GroupRecord, NodeRecord } from './sla.fleet.js';
 
 /*
  * The fleet's batched reads: what other types link to (Ticket.service), and what the fleet's own

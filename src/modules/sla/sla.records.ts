@@ -1,4 +1,5 @@
 import type { Service } from '../../generated/prisma/client.js';
+import { z } from 'zod';
 import type { ServiceStatus } from '../../lib/status-history.js';
 
 /** A service as GraphQL, REST and events show it: one shape, from one mapping. */
@@ -90,3 +91,11 @@ export function toServiceRecord(r: ServiceRow): ServiceRecord {
     },
   };
 }
+
+/** backupOverdue as api.md defines it, in SQL over a "Service" row, for the instant in parameter `now`. */
+export const backupOverdueSql = (now: string) =>
+  `("backupExpected" AND ("lastSuccessfulBackupAt" IS NULL OR "lastSuccessfulBackupAt" < ${now}::timestamptz - make_interval(days => "backupMaxAgeDays")))`;
+
+/** A service's identity as agents and backup jobs name it: its node (cluster) and its name there. */
+export const nodeIdField = z.string().trim().min(1).max(255);
+export const serviceNameField = z.string().trim().min(1).max(253);

@@ -5,7 +5,7 @@ import { PageInput } from '../../graphql/pagination.js';
 import type { Page } from '../../lib/pagination.js';
 import { SLA_ALERT, SLA_INCIDENT, STATUS_CHANGED, type IncidentEvent, type SlaAlertEvent, type StatusChangedEvent } from './sla.events.js';
 import type { ServiceRecord } from './sla.records.js';
-import type { FleetService, GroupRecord, NodeRecord } from './sla.service.js';
+import type { FleetService, GroupRecord, NodeRecord } from './sla.fleet.js';
 import type { SlaEngine, SlaPeriod } from './sla.engine.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import type { IncidentRecord } from './sla.incidents.js';

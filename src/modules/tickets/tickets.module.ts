@@ -1,6 +1,7 @@
 import { defineModule } from '../module.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import { SLA_INCIDENT } from '../sla/sla.events.js';
+import { slaModule } from '../sla/sla.module.js';
 import { ticketJobs } from './tickets.jobs.js';
 import { TicketCommentLinks, TicketLinks } from './tickets.links.js';
 import { TicketsResolver } from './tickets.resolver.js';
@@ -14,8 +15,9 @@ import { createTicketsService, type TicketsService } from './tickets.service.js'
 export const ticketsModule = defineModule<{ tickets: TicketsService; licenses: LicenseGuard }>({
   name: 'tickets',
   resolvers: [TicketsResolver, TicketLinks, TicketCommentLinks],
-  create({ db, clock, events, logger, licenses, audit, jobs, config }) {
-    const tickets = createTicketsService({ db, clock, events, logger, licenses, audit, autoIncidentTickets: config.AUTO_INCIDENT_TICKETS });
+  create({ db, clock, events, logger, licenses, audit, jobs, config, servicesOf }) {
+    const { fleet } = servicesOf(slaModule);
+    const tickets = createTicketsService({ db, clock, events, logger, licenses, audit, fleet, autoIncidentTickets: config.AUTO_INCIDENT_TICKETS });
     const defs = ticketJobs(tickets);
     let listener: { stop(): Promise<void> } | undefined;
     return {

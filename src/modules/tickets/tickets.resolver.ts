@@ -8,10 +8,6 @@ import { TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED } from './tickets.events
 import type { TicketRecord, TicketsService } from './tickets.service.js';
 import { AddTicketCommentInput, CreateTicketInput, TicketFilter, TicketPage, TicketType, UpdateTicketInput } from './tickets.types.js';
 
-const date = (v: Date | string | null) => (v === null ? null : new Date(v));
-
-/** Events travel as JSON: dates come back as strings. */
-
 /** Every field belongs to the ticketing plugin: the service checks the license on each call. */
 @Resolver()
 export class TicketsResolver {

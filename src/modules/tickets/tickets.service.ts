@@ -10,6 +10,7 @@ import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pa
 import { systemActor, type AuditActor } from '../../auth/actor.js';
 import { type AuditRecorder } from '../../infra/audit-recorder.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
+import type { FleetService } from '../sla/sla.fleet.js';
 
 
 export interface TicketCommentRecord {
@@ -108,6 +109,8 @@ export function createTicketsService(deps: {
   logger: Logger;
   licenses: LicenseGuard;
   audit: AuditRecorder;
+  /** The SLA module, asked about the services and incidents that tickets link to. */
+  fleet: Pick<FleetService, 'serviceExists' | 'incidentExists' | 'incidentSubject'>;
   autoIncidentTickets: boolean;
 }) {
   const { db, clock, licenses } = deps;
@@ -117,11 +120,11 @@ export function createTicketsService(deps: {
     const checks: Promise<void>[] = [];
     if (input.serviceId) {
       const id = assertUuid(input.serviceId, 'serviceId');
-      checks.push(db.service.count({ where: { id } }).then((n) => void (n || fail('serviceId', `no service with id ${id}`))));
+      checks.push(deps.fleet.serviceExists(id).then((found) => void (found || fail('serviceId', `no service with id ${id}`))));
     }
     if (input.incidentId) {
       const id = assertUuid(input.incidentId, 'incidentId');
-      checks.push(db.incident.count({ where: { id } }).then((n) => void (n || fail('incidentId', `no incident with id ${id}`))));
+      checks.push(deps.fleet.incidentExists(id).then((found) => void (found || fail('incidentId', `no incident with id ${id}`))));
     }
     if (input.assigneeId) {
       const id = assertUuid(input.assigneeId, 'assigneeId');
@@ -266,9 +269,8 @@ export function createTicketsService(deps: {
       if (!deps.autoIncidentTickets || !notice.incident.slaGroupId) return 'skipped';
       if (!(await licenses.has('ticketing'))) return 'skipped';
       const { incident } = notice;
-      const group = await db.slaGroup.findUnique({ where: { id: incident.slaGroupId! }, select: { tier: true, displayName: true } });
-      if (group?.tier !== 'critical') return 'skipped';
-      const service = await db.service.findUnique({ where: { id: incident.serviceId }, select: { id: true, name: true, nodeId: true } });
+      const { group, service } = await deps.fleet.incidentSubject(incident);
+      if (!group || group.tier !== 'critical') return 'skipped';
       const now = clock.now();
       const closed = notice.action === 'CLOSED';
       const startedAt = new Date(incident.startedAt);

@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
-import { inTransaction, type Database } from '../../infra/prisma.js';
+import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
 import { assertUuid } from '../../lib/ids.js';
 import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pagination.js';
@@ -16,11 +14,10 @@ import type { AuditRecorder } from '../../infra/audit-recorder.js';
 import { nodeStatus, type ServiceStatus } from '../../lib/status-history.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import { admitServices, capacityError } from './sla.capacity.js';
-import { nodeLock } from './sla.ingest.js';
-import { SLA_ALERT, STATUS_CHANGED, type SlaAlertEvent, type StatusChangedEvent } from './sla.events.js';
+import { nodeLock, tryNodeLock } from './sla.locks.js';
+import { STATUS_CHANGED, type StatusChangedEvent } from './sla.events.js';
 import type { IncidentRecord } from './sla.incidents.js';
-import { SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
-
+import { backupOverdueSql, SERVICE_COLUMNS, toServiceRecord, type ServiceRecord, type ServiceRow } from './sla.records.js';
 
 export interface GroupRecord {
   id: string;
@@ -61,23 +58,6 @@ export interface GroupIncidentsKey {
   limit: number;
 }
 
-export interface BackupReportInput {
-  target: { service: string } | { slaGroup: string } | { namespace: string };
-  nodeId?: string;
-  status: 'success' | 'failed' | 'partial';
-  sizeBytes?: number;
-  message?: string;
-  completedAt: Date;
-  reportId?: string;
-}
-
-export interface BackupReportAnswer {
-  success: true;
-  message: string;
-  affected: number;
-  services: string[];
-}
-
 /** The wildcards of LIKE taken literally: a search for `50%` finds "50%", not "50" and anything after it. */
 const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
@@ -89,12 +69,10 @@ const toGroup = (g: { id: string; name: string; displayName: string; tier: strin
   targetUptime: targetUptime(g),
 });
 
-/** Nodes, groups and services as the console and the agents see them; heartbeat, registration, backups, staleness. */
+/** Nodes, groups and services as the console and the agents see them; heartbeat, registration, staleness. */
 export function createFleetService(deps: {
   db: Database;
   pool: pg.Pool;
-  redis: Redis;
-  prefix: string;
   clock: Clock;
   events: EventBus;
   logger: Logger;
@@ -117,113 +95,6 @@ export function createFleetService(deps: {
     healthyServices: n.healthyServices,
     unhealthyServices: n.unhealthyServices,
   });
-
-  /** backupOverdue as api.md defines it, in SQL, for a given instant. */
-  const overdueSql = (now: string) =>
-    `("backupExpected" AND ("lastSuccessfulBackupAt" IS NULL OR "lastSuccessfulBackupAt" < ${now}::timestamptz - make_interval(days => "backupMaxAgeDays")))`;
-
-  function backupAlert(r: ServiceRow, at: Date): SlaAlertEvent {
-    return {
-      scope: 'BACKUP',
-      serviceId: r.id,
-      slaGroupId: r.slaGroupId,
-      status: r.backupOverdue ? 'OVERDUE' : 'RESOLVED',
-      message: r.backupOverdue
-        ? `no successful backup of ${r.name} on ${r.nodeId} in the last ${r.backupMaxAgeDays} day(s)`
-        : `backups of ${r.name} on ${r.nodeId} are current again`,
-      at,
-    };
-  }
-
-  const PENDING = 'pending';
-
-  /**
-   * The first delivery of a body within a minute claims it (SET NX); a duplicate gets the first
-   * one's answer, waiting briefly while it is being recorded. Without Redis, reports are still
-   * recorded (a `reportId` keeps them idempotent in the database); only body dedupe is lost.
-   */
-  async function claimDelivery(key: string): Promise<{ claimed: boolean; answer?: BackupReportAnswer }> {
-    try {
-      if ((await deps.redis.set(key, PENDING, 'EX', 60, 'NX')) === 'OK') return { claimed: true };
-      for (let i = 0; i < 40; i++) {
-        const seen = await deps.redis.get(key);
-        if (seen === null) return { claimed: false };
-        if (seen !== PENDING) return { claimed: false, answer: JSON.parse(seen) as BackupReportAnswer };
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new AppError('CONFLICT', 'the same backup report is still being recorded; retry shortly', { field: 'body' });
-    } catch (err) {
-      if (err instanceof AppError) throw err;
-      deps.logger.warn({ err: (err as Error).message }, 'backup report dedupe unavailable; recording without it');
-      return { claimed: false };
-    }
-  }
-
-  /** One connection: BEGIN, targets locked, reports and services, the audit entry, COMMIT. */
-  const qualifiedName = (s: { nodeId: string; name: string }) => `${s.nodeId}/${s.name}`;
-
-  async function record(input: BackupReportInput, actor: AuditActor): Promise<BackupReportAnswer> {
-    const now = clock.now();
-    const [kind, value] = Object.entries(input.target)[0] as ['service' | 'slaGroup' | 'namespace', string];
-    const { targets, changed } = await inTransaction(deps.pool, async (db) => {
-      // Rows are locked in (nodeId, name) order, the order status reports lock them in: no deadlock,
-      // and reports for different services never wait for each other.
-      const { rows: targets } = await db.query<{ id: string; name: string; nodeId: string }>({
-        name: 'opsgraph.backup.targets',
-        text: `SELECT s.id, s.name, s."nodeId" FROM "Service" s LEFT JOIN "SlaGroup" g ON g.id = s."slaGroupId"
-           WHERE CASE $1 WHEN 'service' THEN s.name = $2 WHEN 'slaGroup' THEN g.name = $2 ELSE s.namespace = $2 END
-             AND ($3::text IS NULL OR s."nodeId" = $3)
-           ORDER BY s."nodeId", s.name
-           FOR UPDATE OF s`,
-        values: [kind, value, input.nodeId ?? null],
-      });
-      if (!targets.length) {
-        throw new AppError('NOT_FOUND', `no service matches ${kind} "${value}"${input.nodeId ? ` on node ${input.nodeId}` : ''}`, { field: kind, value });
-      }
-      // One name on several clusters is several services: a report for "the" service must say which.
-      if (kind === 'service' && targets.length > 1) {
-        const candidates = targets.map(qualifiedName);
-        throw new AppError('CONFLICT', `service "${value}" runs on ${targets.length} nodes (${candidates.join(', ')}); send nodeId to say which`, {
-          field: 'nodeId',
-          candidates,
-        });
-      }
-      // The UPDATE computes from the row it updates (node locks held): nothing read earlier can be stale.
-      const lastSuccess = `CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $5) ELSE s."lastSuccessfulBackupAt" END`;
-      const { rows: changed } = await db.query<ServiceRow & { was_overdue: boolean }>({
-        name: 'opsgraph.backup.record',
-        text: `WITH old AS (SELECT id, "backupOverdue" AS was FROM "Service" WHERE id = ANY($1::uuid[])),
-         ins AS (
-           INSERT INTO "BackupReport" (id, "serviceId", status, "sizeBytes", message, "completedAt", "receivedAt", "reportId")
-           SELECT gen_random_uuid(), id, $2::"BackupOutcome", $3, $4, $5, $6, $7 FROM unnest($1::uuid[]) AS t(id)
-           ON CONFLICT ("reportId", "serviceId") DO NOTHING
-           RETURNING "serviceId")
-         UPDATE "Service" s SET
-           "lastBackupStatus" = CASE WHEN s."lastBackupAt" IS NULL OR $5 >= s."lastBackupAt" THEN $2::"BackupOutcome" ELSE s."lastBackupStatus" END,
-           "lastBackupAt" = GREATEST(s."lastBackupAt", $5),
-           "lastSuccessfulBackupAt" = ${lastSuccess},
-           "backupOverdue" = s."backupExpected" AND (${lastSuccess} IS NULL OR ${lastSuccess} < $6::timestamptz - make_interval(days => s."backupMaxAgeDays")),
-           "updatedAt" = $6
-         FROM ins WHERE s.id = ins."serviceId"
-         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, (SELECT was FROM old WHERE old.id = s.id) AS was_overdue`,
-        values: [targets.map((x) => x.id), input.status, input.sizeBytes ?? null, input.message ?? null, input.completedAt, now, input.reportId ?? null],
-      });
-      // One entry per report, not per service: a namespace report is one act of one sender.
-      // A repeated reportId inserted nothing and changed nothing, so it is not audited again.
-      if (changed.length) {
-        await deps.audit.record(db, actor, {
-          action: 'backup.report',
-          resourceType: 'backup_report',
-          resourceId: input.reportId ?? null,
-          after: { ...input, serviceIds: changed.map((r) => r.id) },
-        });
-      }
-      return { targets, changed };
-    });
-    await deps.events.publish(SLA_ALERT, changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now)));
-    const n = targets.length;
-    return { success: true, message: `backup report recorded for ${n} service${n === 1 ? '' : 's'}`, affected: n, services: targets.map(qualifiedName) };
-  }
 
   return {
     async heartbeat(input: { nodeId: string; version?: string; watchedServices?: number; healthyServices?: number; unhealthyServices?: number }): Promise<void> {
@@ -284,7 +155,7 @@ export function createFleetService(deps: {
           update: data,
         });
         const [row] = await tx.$queryRawUnsafe<ServiceRow[]>(
-          `UPDATE "Service" SET "backupOverdue" = ${overdueSql('$2')} WHERE id = $1::uuid RETURNING ${SERVICE_COLUMNS.join(', ')}`,
+          `UPDATE "Service" SET "backupOverdue" = ${backupOverdueSql('$2')} WHERE id = $1::uuid RETURNING ${SERVICE_COLUMNS.join(', ')}`,
           saved.id,
           now,
         );
@@ -408,6 +279,27 @@ export function createFleetService(deps: {
       return { items, pageInfo: pageInfo(total, p.page, p.limit) };
     },
 
+    /** For other modules' links and checks: whether a service or an incident exists, and what names a service. */
+    async serviceExists(id: string): Promise<boolean> {
+      return (await db.service.count({ where: { id } })) > 0;
+    },
+
+    async incidentExists(id: string): Promise<boolean> {
+      return (await db.incident.count({ where: { id } })) > 0;
+    },
+
+    /** The service an incident is about and its group, as a ticket names them. */
+    async incidentSubject(incident: { serviceId: string; slaGroupId: string | null }): Promise<{
+      service: { id: string; name: string; nodeId: string } | null;
+      group: { tier: string; displayName: string } | null;
+    }> {
+      const [service, group] = await Promise.all([
+        db.service.findUnique({ where: { id: incident.serviceId }, select: { id: true, name: true, nodeId: true } }),
+        incident.slaGroupId ? db.slaGroup.findUnique({ where: { id: incident.slaGroupId }, select: { tier: true, displayName: true } }) : null,
+      ]);
+      return { service, group };
+    },
+
     async service(id: string): Promise<ServiceRecord> {
       const s = await db.service.findUnique({ where: { id: assertUuid(id) } });
       if (!s) throw new AppError('NOT_FOUND', `no service with id ${id}`, { field: 'id' });
@@ -475,7 +367,7 @@ export function createFleetService(deps: {
         `WITH stale AS (
            SELECT id, status AS prev_status, "lastSeenAt" AS seen FROM "Service"
            WHERE status <> 'UNKNOWN' AND "lastSeenAt" < $1::timestamptz - make_interval(secs => $2 / 1000.0)
-             AND pg_try_advisory_xact_lock(hashtext('opsgraph:node:' || "nodeId"))
+             AND ${tryNodeLock('"nodeId"')}
            FOR UPDATE SKIP LOCKED),
          marked AS (
            INSERT INTO "StatusChange" ("serviceId", at, status, "receivedAt")
@@ -497,40 +389,6 @@ export function createFleetService(deps: {
         ),
       );
       return rows.length;
-    },
-
-    /** Re-evaluates backupOverdue; an episode that starts or ends raises sla:alert once (the row flips once). */
-    async evaluateBackups(): Promise<number> {
-      const now = clock.now();
-      const { rows } = await deps.pool.query<ServiceRow>(
-        // Rows a report is changing right now are skipped (no lock waits, no deadlock); the next run takes them.
-        `WITH due AS (SELECT id FROM "Service" WHERE "backupOverdue" IS DISTINCT FROM ${overdueSql('$1')} FOR UPDATE SKIP LOCKED)
-         UPDATE "Service" s SET "backupOverdue" = ${overdueSql('$1')}, "updatedAt" = $1 FROM due
-         WHERE s.id = due.id AND s."backupOverdue" IS DISTINCT FROM ${overdueSql('$1')}
-         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}`,
-        [now],
-      );
-      await deps.events.publish(SLA_ALERT, rows.map((r) => backupAlert(r, now)));
-      return rows.length;
-    },
-
-    /**
-     * A backup job's report, for one service, a group or a namespace. Idempotent:
-     * the same `reportId`, or the same body within a minute, records nothing new
-     * and gets the first answer again.
-     */
-    async recordBackup(input: BackupReportInput, delivery: string, actor: AuditActor): Promise<BackupReportAnswer> {
-      const key = `${deps.prefix}:backup:seen:${createHash('sha256').update(delivery).digest('hex')}`;
-      const claim = await claimDelivery(key);
-      if (claim.answer) return claim.answer;
-      try {
-        const answer = await record(input, actor);
-        if (claim.claimed) await deps.redis.set(key, JSON.stringify(answer), 'EX', 60).catch(() => undefined);
-        return answer;
-      } catch (err) {
-        if (claim.claimed) await deps.redis.del(key).catch(() => undefined);
-        throw err;
-      }
     },
 
     /**

@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { AuditActor } from '../../auth/actor.js';
+import type { AuditRecorder } from '../../infra/audit-recorder.js';
+import type { Clock } from '../../infra/clock.js';
+import type { EventBus } from '../../infra/events.js';
+import type { Logger } from '../../infra/logger.js';
+import { inTransaction } from '../../infra/prisma.js';
+import { AppError } from '../../lib/errors.js';
+import { SLA_ALERT, type SlaAlertEvent } from '../sla/sla.events.js';
+import { backupOverdueSql, SERVICE_COLUMNS, type ServiceRow } from '../sla/sla.records.js';
+
+export interface BackupReportInput {
+  target: { service: string } | { slaGroup: string } | { namespace: string };
+  nodeId?: string;
+  status: 'success' | 'failed' | 'partial';
+  sizeBytes?: number;
+  message?: string;
+  completedAt: Date;
+  reportId?: string;
+}
+
+export interface BackupReportAnswer {
+  success: true;
+  message: string;
+  affected: number;
+  services: string[];
+}
+
+/**
+ * Backups as the fleet sees them: reports from backup jobs (one service, an SLA group or a
+ * namespace), each service's freshness, and the backup alert when a service's backups become
+ * overdue or current again. The backup columns live on the service row the SLA module owns.
+ */
+export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix: string; clock: Clock; events: EventBus; logger: Logger; audit: AuditRecorder }) {
+  const { clock } = deps;
+
+  function backupAlert(r: ServiceRow, at: Date): SlaAlertEvent {
+    return {
+      scope: 'BACKUP',
+      serviceId: r.id,
+      slaGroupId: r.slaGroupId,
+      status: r.backupOverdue ? 'OVERDUE' : 'RESOLVED',
+      message: r.backupOverdue
+        ? `no successful backup of ${r.name} on ${r.nodeId} in the last ${r.backupMaxAgeDays} day(s)`
+        : `backups of ${r.name} on ${r.nodeId} are current again`,
+      at,
+    };
+  }
+
+  const PENDING = 'pending';
+
+  /**
+   * The first delivery of a body within a minute claims it (SET NX); a duplicate gets the first
+   * one's answer, waiting briefly while it is being recorded. Without Redis, reports are still
+   * recorded (a `reportId` keeps them idempotent in the database); only body dedupe is lost.
+   */
+  async function claimDelivery(key: string): Promise<{ claimed: boolean; answer?: BackupReportAnswer }> {
+    try {
+      if ((await deps.redis.set(key, PENDING, 'EX', 60, 'NX')) === 'OK') return { claimed: true };
+      for (let i = 0; i < 40; i++) {
+        const seen = await deps.redis.get(key);
+        if (seen === null) return { claimed: false };
+        if (seen !== PENDING) return { claimed: false, answer: JSON.parse(seen) as BackupReportAnswer };
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new AppError('CONFLICT', 'the same backup report is still being recorded; retry shortly', { field: 'body' });
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      deps.logger.warn({ err: (err as Error).message }, 'backup report dedupe unavailable; recording without it');
+      return { claimed: false };
+    }
+  }
+
+  const qualifiedName = (s: { nodeId: string; name: string }) => `${s.nodeId}/${s.name}`;
+
+  /** One connection: BEGIN, targets locked, reports and services, the audit entry, COMMIT. */
+  async function record(input: BackupReportInput, actor: AuditActor): Promise<BackupReportAnswer> {
+    const now = clock.now();
+    const [kind, value] = Object.entries(input.target)[0] as ['service' | 'slaGroup' | 'namespace', string];
+    const { targets, changed } = await inTransaction(deps.pool, async (db) => {
+      // Rows are locked in (nodeId, name) order, the order status reports lock them in: no deadlock,
+      // and reports for different services never wait for each other.
+      const { rows: targets } = await db.query<{ id: string; name: string; nodeId: string }>({
+        name: 'opsgraph.backup.targets',
+        text: `SELECT s.id, s.name, s."nodeId" FROM "Service" s LEFT JOIN "SlaGroup" g ON g.id = s."slaGroupId"
+           WHERE CASE $1 WHEN 'service' THEN s.name = $2 WHEN 'slaGroup' THEN g.name = $2 ELSE s.namespace = $2 END
+             AND ($3::text IS NULL OR s."nodeId" = $3)
+           ORDER BY s."nodeId", s.name
+           FOR UPDATE OF s`,
+        values: [kind, value, input.nodeId ?? null],
+      });
+      if (!targets.length) {
+        throw new AppError('NOT_FOUND', `no service matches ${kind} "${value}"${input.nodeId ? ` on node ${input.nodeId}` : ''}`, { field: kind, value });
+      }
+      // One name on several clusters is several services: a report for "the" service must say which.
+      if (kind === 'service' && targets.length > 1) {
+        const candidates = targets.map(qualifiedName);
+        throw new AppError('CONFLICT', `service "${value}" runs on ${targets.length} nodes (${candidates.join(', ')}); send nodeId to say which`, {
+          field: 'nodeId',
+          candidates,
+        });
+      }
+      // The UPDATE computes from the row it updates (node locks held): nothing read earlier can be stale.
+      const lastSuccess = `CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $5) ELSE s."lastSuccessfulBackupAt" END`;
+      const { rows: changed } = await db.query<ServiceRow & { was_overdue: boolean }>({
+        name: 'opsgraph.backup.record',
+        text: `WITH old AS (SELECT id, "backupOverdue" AS was FROM "Service" WHERE id = ANY($1::uuid[])),
+         ins AS (
+           INSERT INTO "BackupReport" (id, "serviceId", status, "sizeBytes", message, "completedAt", "receivedAt", "reportId")
+           SELECT gen_random_uuid(), id, $2::"BackupOutcome", $3, $4, $5, $6, $7 FROM unnest($1::uuid[]) AS t(id)
+           ON CONFLICT ("reportId", "serviceId") DO NOTHING
+           RETURNING "serviceId")
+         UPDATE "Service" s SET
+           "lastBackupStatus" = CASE WHEN s."lastBackupAt" IS NULL OR $5 >= s."lastBackupAt" THEN $2::"BackupOutcome" ELSE s."lastBackupStatus" END,
+           "lastBackupAt" = GREATEST(s."lastBackupAt", $5),
+           "lastSuccessfulBackupAt" = ${lastSuccess},
+           "backupOverdue" = s."backupExpected" AND (${lastSuccess} IS NULL OR ${lastSuccess} < $6::timestamptz - make_interval(days => s."backupMaxAgeDays")),
+           "updatedAt" = $6
+         FROM ins WHERE s.id = ins."serviceId"
+         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, (SELECT was FROM old WHERE old.id = s.id) AS was_overdue`,
+        values: [targets.map((x) => x.id), input.status, input.sizeBytes ?? null, input.message ?? null, input.completedAt, now, input.reportId ?? null],
+      });
+      // One entry per report, not per service: a namespace report is one act of one sender.
+      // A repeated reportId inserted nothing and changed nothing, so it is not audited again.
+      if (changed.length) {
+        await deps.audit.record(db, actor, {
+          action: 'backup.report',
+          resourceType: 'backup_report',
+          resourceId: input.reportId ?? null,
+          after: { ...input, serviceIds: changed.map((r) => r.id) },
+        });
+      }
+      return { targets, changed };
+    });
+    await deps.events.publish(SLA_ALERT, changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now)));
+    const n = targets.length;
+    return { success: true, message: `backup report recorded for ${n} service${n === 1 ? '' : 's'}`, affected: n, services: targets.map(qualifiedName) };
+  }
+
+  return {
+    /** Re-evaluates backupOverdue; an episode that starts or ends raises sla:alert once (the row flips once). */
+    async evaluateBackups(): Promise<number> {
+      const now = clock.now();
+      const { rows } = await deps.pool.query<ServiceRow>(
+        // Rows a report is changing right now are skipped (no lock waits, no deadlock); the next run takes them.
+        `WITH due AS (SELECT id FROM "Service" WHERE "backupOverdue" IS DISTINCT FROM ${backupOverdueSql('$1')} FOR UPDATE SKIP LOCKED)
+         UPDATE "Service" s SET "backupOverdue" = ${backupOverdueSql('$1')}, "updatedAt" = $1 FROM due
+         WHERE s.id = due.id AND s."backupOverdue" IS DISTINCT FROM ${backupOverdueSql('$1')}
+         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}`,
+        [now],
+      );
+      await deps.events.publish(SLA_ALERT, rows.map((r) => backupAlert(r, now)));
+      return rows.length;
+    },
+
+    /**
+     * A backup job's report, for one service, a group or a namespace. Idempotent:
+     * the same `reportId`, or the same body within a minute, records nothing new
+     * and gets the first answer again.
+     */
+    async recordBackup(input: BackupReportInput, delivery: string, actor: AuditActor): Promise<BackupReportAnswer> {
+      const key = `${deps.prefix}:backup:seen:${createHash('sha256').update(delivery).digest('hex')}`;
+      const claim = await claimDelivery(key);
+      if (claim.answer) return claim.answer;
+      try {
+        const answer = await record(input, actor);
+        if (claim.claimed) await deps.redis.set(key, JSON.stringify(answer), 'EX', 60).catch(() => undefined);
+        return answer;
+      } catch (err) {
+        if (claim.claimed) await deps.redis.del(key).catch(() => undefined);
+        throw err;
+      }
+    },
+  };
+}
+
+export type BackupsService = ReturnType<typeof createBackupsService>;
