@@ -1,3 +1,4 @@
+import { sqlOf } from '../infra/sql.js';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -186,7 +187,7 @@ export function createSessions(deps: {
       // One family at a time: claiming a token, issuing its successor and revoking on reuse
       // cannot interleave, so a revoked family never gains a live token afterwards.
       const outcome = await deps.db.$transaction(async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`opsgraph:refresh:${found.familyId}`}))`;
+        await sqlOf(tx).execute('SELECT pg_advisory_xact_lock(hashtext($1::text))', [`opsgraph:refresh:${found.familyId}`]);
         const row = await tx.refreshToken.findUniqueOrThrow({ where: { tokenHash }, include: { user: true } });
         if (row.usedAt) {
           await tx.refreshToken.updateMany({ where: { familyId: row.familyId, revokedAt: null }, data: { revokedAt: now } });

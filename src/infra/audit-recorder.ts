@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
 import type { AuditActor } from '../auth/actor.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Clock } from './clock.js';
+import { sqlOf, type Sql } from './sql.js';
 import { entryHash, GENESIS_HASH } from '../lib/audit-chain.js';
 import { redactSecrets } from '../lib/redact.js';
 
@@ -19,18 +19,13 @@ export interface AuditChange {
   after?: unknown;
 }
 
-/** A transaction of either kind the services use: Prisma's interactive one, or a pg client inside `inTransaction`. */
-export type AuditTx = Prisma.TransactionClient | pg.ClientBase;
+/** The transaction of the change: Prisma's interactive one, or the `Sql` of `inTransaction`. */
+export type AuditTx = Prisma.TransactionClient | Sql;
 
 // Any constant works; it only has to be the same in every instance (see users.service for its neighbours).
 const CHAIN_LOCK = 7_314_100;
 const COLUMNS = ['id', 'seq', 'at', 'actorType', 'actorId', 'action', 'resourceType', 'resourceId', 'before', 'after', 'ip', 'requestId', 'prevHash', 'hash'];
 const CASTS = ['uuid', 'bigint', 'timestamptz', '"AuditActorType"', 'text', 'text', 'text', 'text', 'jsonb', 'jsonb', 'text', 'text', 'text', 'text'];
-
-function runner(tx: AuditTx): <T>(text: string, values: unknown[]) => Promise<T[]> {
-  if ('$queryRawUnsafe' in tx) return (text, values) => tx.$queryRawUnsafe(text, ...values);
-  return async <T>(text: string, values: unknown[]) => (await tx.query(text, values)).rows as T[];
-}
 
 /**
  * Appends to the audit log inside the caller's transaction, so an entry exists exactly when the
@@ -47,9 +42,9 @@ export function createAuditRecorder(deps: { clock: Clock }) {
     async record(tx: AuditTx, actor: AuditActor, changes: AuditChange | readonly AuditChange[]): Promise<void> {
       const list = Array.isArray(changes) ? (changes as readonly AuditChange[]) : [changes as AuditChange];
       if (!list.length) return;
-      const query = runner(tx);
-      await query(`SELECT 1 AS locked FROM pg_advisory_xact_lock($1::bigint)`, [CHAIN_LOCK]);
-      const [last] = await query<{ seq: string; hash: string }>(`SELECT e.seq::text AS seq, e.hash FROM "AuditEntry" e ORDER BY e.seq DESC LIMIT 1`, []);
+      const sql = sqlOf(tx);
+      await sql.query(`SELECT 1 AS locked FROM pg_advisory_xact_lock($1::bigint)`, [CHAIN_LOCK]);
+      const [last] = await sql.query<{ seq: string; hash: string }>(`SELECT e.seq::text AS seq, e.hash FROM "AuditEntry" e ORDER BY e.seq DESC LIMIT 1`, []);
       let seq = BigInt(last?.seq ?? 0);
       let prevHash = last?.hash ?? GENESIS_HASH;
       const at = deps.clock.now();
@@ -79,7 +74,7 @@ export function createAuditRecorder(deps: { clock: Clock }) {
         rows.push(`(${row.map((_, i) => `$${values.length + i + 1}::${CASTS[i]}`).join(', ')})`);
         values.push(...row);
       }
-      await query(`INSERT INTO "AuditEntry" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES ${rows.join(', ')} RETURNING id`, values);
+      await sql.query(`INSERT INTO "AuditEntry" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES ${rows.join(', ')} RETURNING id`, values);
     },
   };
 }

@@ -42,22 +42,3 @@ export function createDatabase(
     },
   };
 }
-
-/**
- * A transaction on one pooled connection, for the hot paths written in plain SQL: committed when
- * `fn` resolves, rolled back when it throws.
- */
-export async function inTransaction<T>(pool: pg.Pool, fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
-  const db = await pool.connect();
-  try {
-    await db.query('BEGIN');
-    const result = await fn(db);
-    await db.query('COMMIT');
-    return result;
-  } catch (err) {
-    await db.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    db.release();
-  }
-}

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { Clock } from '../../infra/clock.js';
+import { sqlOf } from '../../infra/sql.js';
 import type { Database } from '../../infra/prisma.js';
 import { linkIsSound, type ChainCursor, type ChainedContent } from '../../lib/audit-chain.js';
 import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pagination.js';
@@ -52,6 +53,7 @@ function filterSql(filter: AuditFilter | null | undefined, offset = 0): { where:
 
 /** Reading, exporting, verifying and pruning the audit log. Writing is the recorder's (infra/audit-recorder.ts). */
 export function createAuditService(deps: { db: Database; pool: pg.Pool; clock: Clock }) {
+  const sql = sqlOf(deps.pool);
   return {
     async list(filter: AuditFilter | null | undefined, page: PageRequest | null | undefined): Promise<Page<AuditEntryRecord>> {
       const p = resolvePage(page, ['seq', 'at'] as const, 'seq');
@@ -74,7 +76,7 @@ export function createAuditService(deps: { db: Database; pool: pg.Pool; clock: C
       const { where, values } = filterSql(filter, 1);
       let after = '0';
       for (;;) {
-        const { rows } = await deps.pool.query<AuditEntryRecord>(
+        const rows = await sql.query<AuditEntryRecord>(
           `SELECT ${COLUMNS} FROM "AuditEntry" e WHERE ${['e.seq > $1::bigint', ...where].join(' AND ')} ORDER BY e.seq LIMIT ${BATCH}`,
           [after, ...values],
         );
@@ -93,13 +95,14 @@ export function createAuditService(deps: { db: Database; pool: pg.Pool; clock: C
      */
     async verify(): Promise<ChainVerification> {
       const client = await deps.pool.connect();
+      const snapshot = sqlOf(client);
       try {
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        await snapshot.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         let previous: ChainCursor | null = null;
         let checked = 0;
         for (;;) {
           const from: string = previous?.seq ?? '0';
-          const { rows } = await client.query<AuditEntryRecord>(`SELECT ${COLUMNS} FROM "AuditEntry" e WHERE e.seq > $1::bigint ORDER BY e.seq LIMIT ${BATCH}`, [from]);
+          const rows = await snapshot.query<AuditEntryRecord>(`SELECT ${COLUMNS} FROM "AuditEntry" e WHERE e.seq > $1::bigint ORDER BY e.seq LIMIT ${BATCH}`, [from]);
           for (const row of rows) {
             checked += 1;
             if (!linkIsSound(previous, row)) return { ok: false, checked, firstBrokenId: row.id };
@@ -108,7 +111,7 @@ export function createAuditService(deps: { db: Database; pool: pg.Pool; clock: C
           if (rows.length < BATCH) return { ok: true, checked, firstBrokenId: null };
         }
       } finally {
-        await client.query('COMMIT').catch(() => undefined);
+        await snapshot.query('COMMIT').catch(() => undefined);
         client.release();
       }
     },
@@ -123,7 +126,7 @@ export function createAuditService(deps: { db: Database; pool: pg.Pool; clock: C
       const cutoff = new Date(deps.clock.now().getTime() - retentionDays * 86_400_000);
       let total = 0;
       for (;;) {
-        const res = await deps.pool.query(
+        const deleted = await sql.execute(
           `WITH bound AS (
              SELECT LEAST(
                COALESCE((SELECT min(seq) FROM "AuditEntry" WHERE at >= $1), (SELECT max(seq) FROM "AuditEntry")),
@@ -131,8 +134,8 @@ export function createAuditService(deps: { db: Database; pool: pg.Pool; clock: C
            DELETE FROM "AuditEntry" WHERE seq < (SELECT seq FROM bound)`,
           [cutoff, PRUNE_BATCH],
         );
-        total += res.rowCount ?? 0;
-        if ((res.rowCount ?? 0) < PRUNE_BATCH) return total;
+        total += deleted;
+        if (deleted < PRUNE_BATCH) return total;
       }
     },
   };

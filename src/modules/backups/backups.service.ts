@@ -6,7 +6,7 @@ import type { AuditRecorder } from '../../infra/audit-recorder.js';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
-import { inTransaction } from '../../infra/prisma.js';
+import { inTransaction, sqlOf } from '../../infra/sql.js';
 import { AppError } from '../../lib/errors.js';
 import { SLA_ALERT, type SlaAlertEvent } from '../sla/sla.events.js';
 import { backupOverdueSql, SERVICE_COLUMNS, type ServiceRow } from '../sla/sla.records.js';
@@ -35,6 +35,7 @@ export interface BackupReportAnswer {
  */
 export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix: string; clock: Clock; events: EventBus; logger: Logger; audit: AuditRecorder }) {
   const { clock } = deps;
+  const sql = sqlOf(deps.pool);
 
   function backupAlert(r: ServiceRow, at: Date): SlaAlertEvent {
     return {
@@ -82,7 +83,7 @@ export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix
     const { targets, changed } = await inTransaction(deps.pool, async (db) => {
       // Rows are locked in (nodeId, name) order, the order status reports lock them in: no deadlock,
       // and reports for different services never wait for each other.
-      const { rows: targets } = await db.query<{ id: string; name: string; nodeId: string }>({
+      const targets = await db.query<{ id: string; name: string; nodeId: string }>({
         name: 'opsgraph.backup.targets',
         text: `SELECT s.id, s.name, s."nodeId" FROM "Service" s LEFT JOIN "SlaGroup" g ON g.id = s."slaGroupId"
            WHERE CASE $1 WHEN 'service' THEN s.name = $2 WHEN 'slaGroup' THEN g.name = $2 ELSE s.namespace = $2 END
@@ -104,7 +105,7 @@ export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix
       }
       // The UPDATE computes from the row it updates (node locks held): nothing read earlier can be stale.
       const lastSuccess = `CASE WHEN $2 = 'success' THEN GREATEST(s."lastSuccessfulBackupAt", $5) ELSE s."lastSuccessfulBackupAt" END`;
-      const { rows: changed } = await db.query<ServiceRow & { was_overdue: boolean }>({
+      const changed = await db.query<ServiceRow & { was_overdue: boolean }>({
         name: 'opsgraph.backup.record',
         text: `WITH old AS (SELECT id, "backupOverdue" AS was FROM "Service" WHERE id = ANY($1::uuid[])),
          ins AS (
@@ -143,7 +144,7 @@ export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix
     /** Re-evaluates backupOverdue; an episode that starts or ends raises sla:alert once (the row flips once). */
     async evaluateBackups(): Promise<number> {
       const now = clock.now();
-      const { rows } = await deps.pool.query<ServiceRow>(
+      const rows = await sql.query<ServiceRow>(
         // Rows a report is changing right now are skipped (no lock waits, no deadlock); the next run takes them.
         `WITH due AS (SELECT id FROM "Service" WHERE "backupOverdue" IS DISTINCT FROM ${backupOverdueSql('$1')} FOR UPDATE SKIP LOCKED)
          UPDATE "Service" s SET "backupOverdue" = ${backupOverdueSql('$1')}, "updatedAt" = $1 FROM due

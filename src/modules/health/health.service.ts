@@ -1,3 +1,4 @@
+import { sqlOf } from '../../infra/sql.js';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Clock } from '../../infra/clock.js';
@@ -38,7 +39,7 @@ export function createHealthService(deps: { pool: pg.Pool; redis: Redis; clock: 
   return {
     async readiness(): Promise<Readiness> {
       const checks = await Promise.all([
-        check('postgres', () => deps.pool.query('SELECT 1')),
+        check('postgres', () => sqlOf(deps.pool).query('SELECT 1')),
         check('redis', () => deps.redis.ping()),
       ]);
       return { ready: checks.every((c) => c.ok), checkedAt: deps.clock.now(), checks };

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { sqlOf } from '../../infra/sql.js';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
@@ -13,6 +14,7 @@ import { SLA_ALERT, type SlaAlertEvent } from './sla.events.js';
  * workers evaluating at once still alert once.
  */
 export function createSlaAlerts(deps: { engine: SlaEngine; pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger; licenses: Pick<LicenseGuard, 'has'> }) {
+  const sql = sqlOf(deps.pool);
   return {
     async evaluate(): Promise<number> {
       // Error-budget alerts are the sla plugin's; without it nothing is evaluated or remembered, so a
@@ -22,7 +24,7 @@ export function createSlaAlerts(deps: { engine: SlaEngine; pool: pg.Pool; clock:
       const period = now.toISOString().slice(0, 7);
       const subjects = await deps.engine.monthStatuses();
       if (!subjects.length) return 0;
-      const { rows } = await deps.pool.query<{ scope: 'SERVICE' | 'GROUP'; subjectId: string; status: string }>(
+      const rows = await sql.query<{ scope: 'SERVICE' | 'GROUP'; subjectId: string; status: string }>(
         `INSERT INTO "SlaAlertState" (scope, "subjectId", period, status, "updatedAt")
          SELECT scope, id, $4, status, $5 FROM unnest($1::text[], $2::uuid[], $3::text[]) AS i(scope, id, status)
          ON CONFLICT (scope, "subjectId", period) DO UPDATE SET status = EXCLUDED.status, "updatedAt" = EXCLUDED."updatedAt"

@@ -1,3 +1,4 @@
+import type { Sql } from '../../infra/sql.js';
 import { AppError } from '../../lib/errors.js';
 import { CAPACITY_LOCK } from './sla.locks.js';
 
@@ -8,7 +9,6 @@ import { CAPACITY_LOCK } from './sla.locks.js';
  * take the last place.
  */
 
-type Query = <R>(sql: string, params: unknown[]) => Promise<R[]>;
 
 export interface Admission {
   admitted: Set<string>;
@@ -16,14 +16,14 @@ export interface Admission {
 }
 
 /** Which of `names` on `nodeId` may be written: all existing ones, and new ones while there is room. */
-export async function admitServices(query: Query, nodeId: string, names: readonly string[], maxServices: number | null): Promise<Admission> {
+export async function admitServices(sql: Sql, nodeId: string, names: readonly string[], maxServices: number | null): Promise<Admission> {
   if (maxServices === null || !names.length) return { admitted: new Set(names), refused: [] };
-  const existing = await query<{ name: string }>(`SELECT name FROM "Service" WHERE "nodeId" = $1 AND name = ANY($2::text[])`, [nodeId, names]);
+  const existing = await sql.query<{ name: string }>(`SELECT name FROM "Service" WHERE "nodeId" = $1 AND name = ANY($2::text[])`, [nodeId, names]);
   const known = new Set(existing.map((r) => r.name));
   const fresh = names.filter((n) => !known.has(n)).sort();
   if (!fresh.length) return { admitted: new Set(names), refused: [] };
-  await query(CAPACITY_LOCK, []);
-  const [{ count }] = (await query<{ count: number }>(`SELECT count(*)::int AS count FROM "Service"`, [])) as [{ count: number }];
+  await sql.query(CAPACITY_LOCK);
+  const [{ count }] = (await sql.query<{ count: number }>(`SELECT count(*)::int AS count FROM "Service"`)) as [{ count: number }];
   const room = Math.max(0, maxServices - count);
   const refused = fresh.slice(room);
   const refusedSet = new Set(refused);

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { sqlOf } from '../../infra/sql.js';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
@@ -46,6 +47,7 @@ const targetOf = (g: { tier: string; targetUptime: unknown } | null) =>
  * from the status history, through the same pure timeline math (lib/sla.ts).
  */
 export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Clock; staleMs: number; frozenMs: number }) {
+  const sql = sqlOf(deps.pool);
   /**
    * The history of a whole UTC day that ended more than `frozenMs` ago (the replay window, staleness
    * and a sweep) can no longer change: no report may land there. Its timelines are kept per instance
@@ -60,7 +62,7 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
       for (const old of [...frozenDays.keys()].slice(0, -FROZEN_DAYS_KEPT)) frozenDays.delete(old);
     }
     const missing = new Map([...members].filter(([id]) => !cached.has(id)));
-    if (missing.size) for (const [id, t] of await timelinesFromHistory(deps.pool, deps.staleMs, missing, { from: day, to: day + DAY_MS })) cached.set(id, t);
+    if (missing.size) for (const [id, t] of await timelinesFromHistory(sql, deps.staleMs, missing, { from: day, to: day + DAY_MS })) cached.set(id, t);
     return cached;
   }
 
@@ -68,7 +70,7 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
   async function liveTotals(subjects: readonly Measured[], piece: Range, ranges: readonly Range[], now: number): Promise<Map<string, Totals[]>> {
     const day = bucketStart(piece.from, 'DAY');
     if (piece.to <= day + DAY_MS && day + DAY_MS <= now - deps.frozenMs) return totalsOf(subjects, await frozenTimelines(day, membersOf(subjects)), piece, ranges);
-    return totalsFromHistory(deps.pool, deps.staleMs, subjects, piece, ranges);
+    return totalsFromHistory(sql, deps.staleMs, subjects, piece, ranges);
   }
 
   /**
@@ -88,7 +90,7 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
     }
     const withRollups = subjects.flatMap((s) => (s.validUntil === null ? [] : [{ id: s.id, validUntil: s.validUntil }]));
     const [stored, ...live] = await Promise.all([
-      storedTotals(deps.pool, withRollups, ranges, pooled),
+      storedTotals(sql, withRollups, ranges, pooled),
       ...[...stretches.values()].map((x) => liveTotals(x.subjects, x.piece, ranges, now)),
     ]);
     const out = new Map((pooled ? ['*'] : subjects.map((s) => s.id)).map((key) => [key, ranges.map(() => zeroTotals())]));
@@ -100,7 +102,7 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
 
   /** Services with their target and how far their rollups go, in one statement. */
   async function loadServices(where: { serviceId?: string; groupId?: string; grouped?: boolean }): Promise<(Measured & { groupId: string | null; target: number })[]> {
-    const { rows } = await deps.pool.query<{ id: string; slaGroupId: string | null; lastSeenAt: Date | null; tier: string | null; targetUptime: string | null; validUntil: Date | null }>(
+    const rows = await sql.query<{ id: string; slaGroupId: string | null; lastSeenAt: Date | null; tier: string | null; targetUptime: string | null; validUntil: Date | null }>(
       `SELECT s.id, s."slaGroupId", s."lastSeenAt", g.tier, g."targetUptime", r."validUntil"
        FROM "Service" s LEFT JOIN "SlaGroup" g ON g.id = s."slaGroupId" LEFT JOIN "SlaRollupState" r ON r."subjectId" = s.id
        WHERE ($1::uuid IS NULL OR s.id = $1) AND ($2::uuid IS NULL OR s."slaGroupId" = $2) AND (NOT $3 OR s."slaGroupId" IS NOT NULL)
@@ -119,7 +121,7 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
 
   /** Groups as subjects; rollups computed from other members than the group has now are not used. */
   async function groupSubjects(groups: readonly { id: string; services: readonly { id: string; lastSeenAt: Date | null }[] }[]): Promise<Measured[]> {
-    const states = await rollupStates(deps.pool, groups.map((g) => g.id));
+    const states = await rollupStates(sql, groups.map((g) => g.id));
     return groups.map((g) => {
       const state = states.get(g.id);
       const sameMembers = state?.membersHash === membersHash(g.services.map((s) => s.id));

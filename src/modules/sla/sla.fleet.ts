@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { sqlOf } from '../../infra/sql.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
@@ -81,6 +82,7 @@ export function createFleetService(deps: {
   licenses: Pick<LicenseGuard, 'maxServices'>;
 }) {
   const { db, clock } = deps;
+  const sql = sqlOf(deps.pool);
 
   const toNodeRecord = (
     n: { id: string; operatorVersion: string | null; lastHeartbeatAt: Date | null; lastReportAt: Date | null; watchedServices: number; healthyServices: number; unhealthyServices: number },
@@ -136,8 +138,8 @@ export function createFleetService(deps: {
       return db.$transaction(async (tx) => {
         if (maxServices !== null) {
           // The node lock first, as status reports take it, then the capacity lock.
-          await tx.$executeRawUnsafe(`SELECT ${nodeLock('$1::text')}`, input.nodeId);
-          const { refused } = await admitServices((sql, params) => tx.$queryRawUnsafe(sql, ...params), input.nodeId, [input.name], maxServices);
+          await sqlOf(tx).query(`SELECT 1 FROM ${nodeLock('$1::text')} AS locked`, [input.nodeId]);
+          const { refused } = await admitServices(sqlOf(tx), input.nodeId, [input.name], maxServices);
           if (refused.length) throw capacityError(maxServices, refused);
         }
         await tx.node.upsert({ where: { id: input.nodeId }, create: { id: input.nodeId }, update: {} });
@@ -154,10 +156,9 @@ export function createFleetService(deps: {
           create: { nodeId: input.nodeId, name: input.name, ...data },
           update: data,
         });
-        const [row] = await tx.$queryRawUnsafe<ServiceRow[]>(
+        const [row] = await sqlOf(tx).query<ServiceRow>(
           `UPDATE "Service" SET "backupOverdue" = ${backupOverdueSql('$2')} WHERE id = $1::uuid RETURNING ${SERVICE_COLUMNS.join(', ')}`,
-          saved.id,
-          now,
+          [saved.id, now],
         );
         const service = toServiceRecord(row!);
         const before = existing ? toServiceRecord(existing) : null;
@@ -183,7 +184,7 @@ export function createFleetService(deps: {
 
     /** Groups with their services in one statement, whatever their numbers. */
     async groups(ids?: string[]): Promise<GroupRecord[]> {
-      const { rows } = await deps.pool.query<ServiceRow & { g_id: string; g_name: string; g_display: string; g_tier: string; g_target: string | null }>(
+      const rows = await sql.query<ServiceRow & { g_id: string; g_name: string; g_display: string; g_tier: string; g_target: string | null }>(
         `SELECT g.id AS g_id, g.name AS g_name, g."displayName" AS g_display, g.tier AS g_tier, g."targetUptime" AS g_target,
                 ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}
          FROM "SlaGroup" g LEFT JOIN "Service" s ON s."slaGroupId" = g.id
@@ -225,8 +226,10 @@ export function createFleetService(deps: {
       assertUuid(id);
       await db.$transaction(async (tx) => {
         // FOR UPDATE: a report that would add a service to the group waits for this to end (the foreign key).
-        const [group] = await tx.$queryRaw<{ id: string; name: string; displayName: string; tier: string }[]>`
-          SELECT id, name, "displayName", tier FROM "SlaGroup" WHERE id = ${id}::uuid FOR UPDATE`;
+        const [group] = await sqlOf(tx).query<{ id: string; name: string; displayName: string; tier: string }>(
+          `SELECT id, name, "displayName", tier FROM "SlaGroup" WHERE id = $1::uuid FOR UPDATE`,
+          [id],
+        );
         if (!group) throw new AppError('NOT_FOUND', `no SLA group with id ${id}`, { field: 'id' });
         const members = await tx.service.count({ where: { slaGroupId: id } });
         if (members) throw new AppError('CONFLICT', `SLA group "${group.name}" still has ${members} service${members === 1 ? '' : 's'}; move them first`, { field: 'id', services: members });
@@ -339,7 +342,7 @@ export function createFleetService(deps: {
       });
       await Promise.all(
         [...asks.values()].map(async ({ open, limit, slots }) => {
-          const { rows } = await deps.pool.query<IncidentRecord & { slaGroupId: string }>({
+          const rows = await sql.query<IncidentRecord & { slaGroupId: string }>({
             name: 'opsgraph.links.group-incidents',
             text: `SELECT g.id AS "slaGroupId", i.id, i."serviceId", i."startedAt", i."endedAt"
              FROM unnest($1::uuid[]) AS g(id)
@@ -363,7 +366,7 @@ export function createFleetService(deps: {
      */
     async sweepStale(): Promise<number> {
       const now = clock.now();
-      const { rows } = await deps.pool.query<ServiceRow & { prev_status: ServiceStatus }>(
+      const rows = await sql.query<ServiceRow & { prev_status: ServiceStatus }>(
         `WITH stale AS (
            SELECT id, status AS prev_status, "lastSeenAt" AS seen FROM "Service"
            WHERE status <> 'UNKNOWN' AND "lastSeenAt" < $1::timestamptz - make_interval(secs => $2 / 1000.0)
@@ -397,8 +400,7 @@ export function createFleetService(deps: {
      */
     async pruneObservations(replayHours: number): Promise<number> {
       const cutoff = new Date(clock.now().getTime() - (replayHours + 1) * 3_600_000 - deps.staleMs);
-      const res = await deps.pool.query(`DELETE FROM "StatusObservation" WHERE "observedAt" < $1`, [cutoff]);
-      return res.rowCount ?? 0;
+      return sql.execute(`DELETE FROM "StatusObservation" WHERE "observedAt" < $1`, [cutoff]);
     },
   };
 }

@@ -1,17 +1,16 @@
-import type pg from 'pg';
+import type { Sql } from '../../infra/sql.js';
 import { groupSegments, timeline, totalsPerRange, zeroTotals, type Segment, type Totals } from '../../lib/sla.js';
 import type { ServiceStatus } from '../../lib/status-history.js';
 
-type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 /**
  * The change points of `ids` from the last UP change at or before `from` (or the first change):
  * an incident can only have started after it, so whatever is computed from here on (uptime,
  * incidents) is exact for any range starting at `from`.
  */
-export async function historySince(db: Queryable, ids: readonly string[], from: Date, to?: Date): Promise<Map<string, { at: number; status: ServiceStatus }[]>> {
+export async function historySince(db: Sql, ids: readonly string[], from: Date, to?: Date): Promise<Map<string, { at: number; status: ServiceStatus }[]>> {
   // Named: planned once per connection. Instants come back as epoch milliseconds, cheaper to read than dates.
-  const { rows } = await db.query<{ serviceId: string; at: string; status: ServiceStatus }>({
+  const rows = await db.query<{ serviceId: string; at: string; status: ServiceStatus }>({
     name: 'opsgraph.sla.history',
     text: `WITH anchor AS (
        SELECT s.id, COALESCE(
@@ -39,7 +38,7 @@ export interface MeasuredSubject {
 export type Timelines = Map<string, { segments: Segment[]; start: number }>;
 
 /** The timelines of `members` (service id → newest report) over `piece`, from one read of the history. */
-export async function timelinesFromHistory(db: Queryable, staleMs: number, members: ReadonlyMap<string, number | null>, piece: { from: number; to: number }): Promise<Timelines> {
+export async function timelinesFromHistory(db: Sql, staleMs: number, members: ReadonlyMap<string, number | null>, piece: { from: number; to: number }): Promise<Timelines> {
   const changes = await historySince(db, [...members.keys()], new Date(piece.from), new Date(piece.to));
   const timelines: Timelines = new Map();
   for (const [id, lastSeen] of members) {
@@ -72,6 +71,6 @@ export function totalsOf(subjects: readonly MeasuredSubject[], timelines: Timeli
  * Totals of each subject in each of `ranges` (sorted, not overlapping) within `piece`, computed from
  * the status history: one read for all subjects, then the pure timeline math of lib/sla.ts.
  */
-export async function totalsFromHistory(db: Queryable, staleMs: number, subjects: readonly MeasuredSubject[], piece: { from: number; to: number }, ranges: readonly { from: number; to: number }[]): Promise<Map<string, Totals[]>> {
+export async function totalsFromHistory(db: Sql, staleMs: number, subjects: readonly MeasuredSubject[], piece: { from: number; to: number }, ranges: readonly { from: number; to: number }[]): Promise<Map<string, Totals[]>> {
   return totalsOf(subjects, await timelinesFromHistory(db, staleMs, membersOf(subjects), piece), piece, ranges);
 }

@@ -1,6 +1,6 @@
 import type { IncidentEvent } from './sla.events.js';
 import { createHash } from 'node:crypto';
-import type pg from 'pg';
+import type { Sql } from '../../infra/sql.js';
 import { incidents, timeline } from '../../lib/sla.js';
 import { historySince } from './sla.history.js';
 
@@ -25,9 +25,9 @@ export function incidentId(serviceId: string, startedAt: number): string {
  * unless one is open (an UNKNOWN or MAINTENANCE stretch does not close it), a service entering up
  * closes the open one. One statement, without reading the history; late reports use `syncIncidents`.
  */
-export async function followIncidents(db: pg.PoolClient, moves: readonly { serviceId: string; slaGroupId: string | null; at: number; enters: 'UP' | 'DOWN' }[]): Promise<IncidentEvent[]> {
+export async function followIncidents(db: Sql, moves: readonly { serviceId: string; slaGroupId: string | null; at: number; enters: 'UP' | 'DOWN' }[]): Promise<IncidentEvent[]> {
   if (!moves.length) return [];
-  const { rows } = await db.query<{ action: 'OPENED' | 'CLOSED'; id: string; serviceId: string; startedAt: Date; endedAt: Date | null }>({
+  const rows = await db.query<{ action: 'OPENED' | 'CLOSED'; id: string; serviceId: string; startedAt: Date; endedAt: Date | null }>({
     name: 'opsgraph.incidents.follow',
     text: `WITH moves AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[]) AS m(service_id, at, enters, new_id)),
        closed AS (
@@ -52,12 +52,12 @@ export async function followIncidents(db: pg.PoolClient, moves: readonly { servi
  * the caller's transaction, and says which opened or closed. Idempotent: a second run with the
  * same history changes nothing.
  */
-export async function syncIncidents(db: pg.PoolClient, services: readonly { id: string; slaGroupId: string | null }[], from: Date): Promise<IncidentEvent[]> {
+export async function syncIncidents(db: Sql, services: readonly { id: string; slaGroupId: string | null }[], from: Date): Promise<IncidentEvent[]> {
   if (!services.length) return [];
   const ids = services.map((s) => s.id);
   const history = await historySince(db, ids, from);
   const anchors = ids.map((id) => new Date(history.get(id)![0]?.at ?? from.getTime()));
-  const { rows: stored } = await db.query<{ id: string; serviceId: string; startedAt: Date; endedAt: Date | null }>(
+  const stored = await db.query<{ id: string; serviceId: string; startedAt: Date; endedAt: Date | null }>(
     `SELECT i.id, i."serviceId", i."startedAt", i."endedAt" FROM "Incident" i
      JOIN unnest($1::uuid[], $2::timestamptz[]) AS a(id, at) ON a.id = i."serviceId" AND i."startedAt" >= a.at`,
     [ids, anchors],

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
-import { inTransaction } from '../../infra/prisma.js';
+import { inTransaction, type Sql } from '../../infra/sql.js';
 import { AppError } from '../../lib/errors.js';
 import { availability, bucketStart } from '../../lib/sla.js';
 import { closest } from '../../lib/suggest.js';
@@ -59,12 +59,12 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
    * nodes sharing a group do not queue behind each other's transactions. The groups it created or
    * changed come back too: that is configuration (a tier sets an SLA target), so it is audited.
    */
-  async function existingGroupNames(db: pg.PoolClient): Promise<string[]> {
-    const { rows } = await db.query<{ name: string }>(`SELECT name FROM "SlaGroup" ORDER BY name LIMIT 1000`);
+  async function existingGroupNames(db: Sql): Promise<string[]> {
+    const rows = await db.query<{ name: string }>(`SELECT name FROM "SlaGroup" ORDER BY name LIMIT 1000`);
     return rows.map((r) => r.name);
   }
 
-  async function upsertGroups(db: pg.PoolClient, report: StatusReport): Promise<{ ids: Map<string, string>; changes: AuditChange[] }> {
+  async function upsertGroups(db: Sql, report: StatusReport): Promise<{ ids: Map<string, string>; changes: AuditChange[] }> {
     const given = new Map(report.slaGroups.map((g) => [g.name, g]));
     const names = [...new Set([...given.keys(), ...report.services.flatMap((s) => (s.slaGroup ? [s.slaGroup] : []))])].sort();
     if (!names.length) return { ids: new Map(), changes: [] };
@@ -75,7 +75,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
     // groups whose details differ, and the names come back with their ids (and, for the groups
     // created or changed, what they were and are: "old" reads the rows as they were before the UPDATE).
     type GroupRow = { id: string; name: string; change: 'created' | 'updated' | null; display: string | null; tier: string | null; old_display: string | null; old_tier: string | null };
-    const { rows } = await db.query<GroupRow>({
+    const rows = await db.query<GroupRow>({
       name: 'opsgraph.ingest.groups',
       text: `WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS g(name, display, tier)),
        old AS (
@@ -101,7 +101,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
     const ids = new Map(rows.map((r) => [r.name, r.id]));
     if (ids.size < names.length) {
       // Another report created one of them while this statement ran: a new statement sees it.
-      const { rows: late } = await db.query<{ id: string; name: string }>(`SELECT id, name FROM "SlaGroup" WHERE name = ANY($1::text[])`, [names]);
+      const late = await db.query<{ id: string; name: string }>(`SELECT id, name FROM "SlaGroup" WHERE name = ANY($1::text[])`, [names]);
       for (const r of late) ids.set(r.name, r.id);
     }
     // Only a report's slaGroups create groups: a misspelt name on a service must not make a new
@@ -128,9 +128,9 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
     return { ids, changes };
   }
 
-  async function upsertServices(db: pg.PoolClient, report: StatusReport, groups: Map<string, string>): Promise<UpsertRow[]> {
+  async function upsertServices(db: Sql, report: StatusReport, groups: Map<string, string>): Promise<UpsertRow[]> {
     const s = report.services;
-    const { rows } = await db.query<UpsertRow>({
+    const rows = await db.query<UpsertRow>({
       name: 'opsgraph.ingest.services',
       text: `WITH input AS (
          SELECT * FROM unnest($2::text[], $3::"ServiceStatus"[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::uuid[], $12::int[])
@@ -202,9 +202,9 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
    * stretch is rewritten, and replaying a long buffer costs the same per report however much came after.
    * Returns the status now of the services whose newest report this is (for the others it is unchanged).
    */
-  async function recompute(db: pg.PoolClient, ids: string[], t: Date, now: Date): Promise<Map<string, { status: ServiceStatus; reported: ServiceStatus }>> {
+  async function recompute(db: Sql, ids: string[], t: Date, now: Date): Promise<Map<string, { status: ServiceStatus; reported: ServiceStatus }>> {
     // The context is the newest report before t, however old: its stale instant may still lie ahead of it.
-    const [{ rows: obs }, { rows: before }] = await Promise.all([
+    const [obs, before] = await Promise.all([
       db.query<{ serviceId: string; observedAt: Date; status: ServiceStatus }>({
         name: 'opsgraph.ingest.around',
         text: `(SELECT DISTINCT ON ("serviceId") "serviceId", "observedAt", status FROM "StatusObservation"
@@ -256,7 +256,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
     return current;
   }
 
-  async function insertChanges(db: pg.PoolClient, changes: (Change & { serviceId: string })[], now: Date): Promise<void> {
+  async function insertChanges(db: Sql, changes: (Change & { serviceId: string })[], now: Date): Promise<void> {
     if (!changes.length) return;
     await db.query({
       name: 'opsgraph.ingest.changes',
@@ -288,7 +288,7 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
           values: [report.nodeId, report.operatorVersion ?? null, t, now],
         });
         if (maxServices !== null) {
-          const admission = await admitServices(async (sql, params) => (await db.query(sql, params)).rows, report.nodeId, input.services.map((s) => s.name), maxServices);
+          const admission = await admitServices(db, report.nodeId, input.services.map((s) => s.name), maxServices);
           refused = admission.refused;
           if (refused.length) report = { ...input, services: input.services.filter((s) => admission.admitted.has(s.name)) };
         }

@@ -2,11 +2,10 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Clock } from '../../infra/clock.js';
 import type { Logger } from '../../infra/logger.js';
-import { inTransaction } from '../../infra/prisma.js';
+import { inTransaction, sqlOf, type Sql } from '../../infra/sql.js';
 import { addTotals, bucketStart, buckets, DAY_MS, splitStored, zeroTotals, type Totals } from '../../lib/sla.js';
 import { totalsFromHistory, type MeasuredSubject } from './sla.history.js';
 
-type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 /** What the rollups of a subject are worth: exact for the days before `validUntil`, and for a group only with these members. */
 export interface RollupState {
@@ -21,7 +20,7 @@ export const membersHash = (ids: readonly string[]) => createHash('sha256').upda
  * A report landed in a closed day: the rollups of its services and their groups are no longer
  * exact from that day on. Rows are locked in id order, as the materializer locks them.
  */
-export async function invalidateRollups(db: pg.PoolClient, subjects: readonly { id: string; scope: 'SERVICE' | 'GROUP' }[], day: Date, now: Date): Promise<void> {
+export async function invalidateRollups(db: Sql, subjects: readonly { id: string; scope: 'SERVICE' | 'GROUP' }[], day: Date, now: Date): Promise<void> {
   if (!subjects.length) return;
   await db.query({
     name: 'opsgraph.rollups.invalidate',
@@ -35,9 +34,9 @@ export async function invalidateRollups(db: pg.PoolClient, subjects: readonly { 
   });
 }
 
-export async function rollupStates(db: Queryable, ids: readonly string[]): Promise<Map<string, RollupState>> {
+export async function rollupStates(db: Sql, ids: readonly string[]): Promise<Map<string, RollupState>> {
   if (!ids.length) return new Map();
-  const { rows } = await db.query<{ subjectId: string; validUntil: Date; seq: number; membersHash: string | null }>(
+  const rows = await db.query<{ subjectId: string; validUntil: Date; seq: number; membersHash: string | null }>(
     `SELECT "subjectId", "validUntil", seq, "membersHash" FROM "SlaRollupState" WHERE "subjectId" = ANY($1::uuid[])`,
     [ids],
   );
@@ -49,7 +48,7 @@ export async function rollupStates(db: Queryable, ids: readonly string[]): Promi
  * `splitStored` says are stored, given each subject's `validUntil` as the caller read it, so the
  * caller computes exactly the rest from history. `pooled` adds all subjects up under the key '*'.
  */
-export async function storedTotals(db: Queryable, subjects: readonly { id: string; validUntil: number }[], ranges: readonly { from: number; to: number }[], pooled: boolean): Promise<Map<string, Totals[]>> {
+export async function storedTotals(db: Sql, subjects: readonly { id: string; validUntil: number }[], ranges: readonly { from: number; to: number }[], pooled: boolean): Promise<Map<string, Totals[]>> {
   if (!subjects.length || !ranges.length) return new Map();
   return ranges.length <= FEW_RANGES ? fromRunningTotals(db, subjects, ranges, pooled) : fromDays(db, subjects, ranges, pooled);
 }
@@ -57,14 +56,14 @@ export async function storedTotals(db: Queryable, subjects: readonly { id: strin
 /** Windows over many subjects (a month, 30 days): two running-total lookups per subject and window. */
 const FEW_RANGES = 4;
 
-async function fromRunningTotals(db: Queryable, subjects: readonly { id: string; validUntil: number }[], ranges: readonly { from: number; to: number }[], pooled: boolean): Promise<Map<string, Totals[]>> {
+async function fromRunningTotals(db: Sql, subjects: readonly { id: string; validUntil: number }[], ranges: readonly { from: number; to: number }[], pooled: boolean): Promise<Map<string, Totals[]>> {
   // Per subject and range, the stored span [from, to): the totals are cum(day before to) − cum(day before
   // from). Stored days run without a gap from a subject's first day, so no row there means nothing before.
   const spans = subjects.map((s) => ranges.map((r) => splitStored(r, s.validUntil).stored));
   const bounds = [...new Set(spans.flat().flatMap((sp) => (sp ? [sp.from, sp.to] : [])))].sort((a, b) => a - b);
   const out = new Map<string, Totals[]>();
   if (!bounds.length) return out;
-  const { rows } = await db.query<{ subjectId: string; bound: string; up: string; down: string; incidents: number }>({
+  const rows = await db.query<{ subjectId: string; bound: string; up: string; down: string; incidents: number }>({
     name: 'opsgraph.rollups.running',
     text: `SELECT s.id AS "subjectId", (extract(epoch FROM r.day) * 1000)::bigint + ${DAY_MS} AS bound, r."cumUpMs" AS up, r."cumDownMs" AS down, r."cumIncidents" AS incidents
        FROM unnest($1::uuid[]) AS s(id) CROSS JOIN unnest($2::timestamptz[]) AS b(day)
@@ -88,10 +87,10 @@ async function fromRunningTotals(db: Queryable, subjects: readonly { id: string;
 }
 
 /** Buckets (a daily or monthly trend): the stored days summed by the database per day, then put in their bucket. */
-async function fromDays(db: Queryable, subjects: readonly { id: string; validUntil: number }[], ranges: readonly { from: number; to: number }[], pooled: boolean): Promise<Map<string, Totals[]>> {
+async function fromDays(db: Sql, subjects: readonly { id: string; validUntil: number }[], ranges: readonly { from: number; to: number }[], pooled: boolean): Promise<Map<string, Totals[]>> {
   const out = new Map<string, Totals[]>();
   // Grouped by the day itself (a hash of a few hundred keys), not by an expression over the buckets.
-  const { rows } = await db.query<{ subjectId: string | null; day: string; up: string; down: string; incidents: string }>(
+  const rows = await db.query<{ subjectId: string | null; day: string; up: string; down: string; incidents: string }>(
     `SELECT ${pooled ? 'NULL::uuid' : 'x."subjectId"'} AS "subjectId", (extract(epoch FROM x.day) * 1000)::bigint AS day,
             sum(x."upMs") AS up, sum(x."downMs") AS down, sum(x.incidents) AS incidents
      FROM unnest($1::uuid[], $2::timestamptz[]) AS s(id, valid)
@@ -141,9 +140,10 @@ const MAX_PASSES = 40;
  * locked in id order), so two workers write each day once and a concurrent late report is never lost.
  */
 export function createRollups(deps: { pool: pg.Pool; clock: Clock; logger: Logger; staleMs: number }) {
+  const sql = sqlOf(deps.pool);
   async function write(batch: { subject: MeasuredSubject; state: RollupState; hash: string | null; days: { from: number; to: number }[]; totals: Totals[] }[], today: Date, now: Date): Promise<number> {
     return inTransaction(deps.pool, async (db) => {
-      const { rows } = await db.query<{ subjectId: string; validUntil: Date; seq: number; membersHash: string | null }>(
+      const rows = await db.query<{ subjectId: string; validUntil: Date; seq: number; membersHash: string | null }>(
         `SELECT "subjectId", "validUntil", seq, "membersHash" FROM "SlaRollupState" WHERE "subjectId" = ANY($1::uuid[]) ORDER BY "subjectId" FOR UPDATE`,
         [batch.map((b) => b.subject.id)],
       );
@@ -162,7 +162,7 @@ export function createRollups(deps: { pool: pg.Pool; clock: Clock; logger: Logge
         ]);
       }
       // Running totals continue from the last day kept before the recomputed ones.
-      const { rows: bases } = await db.query<{ subjectId: string; up: string; down: string; incidents: number }>(
+      const bases = await db.query<{ subjectId: string; up: string; down: string; incidents: number }>(
         `SELECT f.id AS "subjectId", r."cumUpMs" AS up, r."cumDownMs" AS down, r."cumIncidents" AS incidents
          FROM unnest($1::uuid[], $2::timestamptz[]) AS f(id, day)
          JOIN LATERAL (SELECT * FROM "SlaRollup" x WHERE x."subjectId" = f.id AND x.day < f.day ORDER BY x.day DESC LIMIT 1) r ON true`,
@@ -211,7 +211,7 @@ export function createRollups(deps: { pool: pg.Pool; clock: Clock; logger: Logge
     let written = 0;
     for (const [from, list] of byFrom) {
       const days = buckets({ from, to: today.getTime() }, 'DAY');
-      const totals = days.length ? await totalsFromHistory(deps.pool, deps.staleMs, list.map((s) => s.subject), { from, to: today.getTime() }, days) : new Map<string, Totals[]>();
+      const totals = days.length ? await totalsFromHistory(sql, deps.staleMs, list.map((s) => s.subject), { from, to: today.getTime() }, days) : new Map<string, Totals[]>();
       written += await write(list.map((s) => ({ ...s, days, totals: totals.get(s.subject.id) ?? [] })), today, now);
     }
     return written;
@@ -222,7 +222,7 @@ export function createRollups(deps: { pool: pg.Pool; clock: Clock; logger: Logge
       const now = deps.clock.now();
       const today = new Date(bucketStart(now.getTime() - CLOSE_AFTER_MS, 'DAY'));
       // Subjects seen for the first time are exact until the day their history starts.
-      await deps.pool.query(
+      await sql.query(
         // In id order, as ingest inserts them: the two never wait on each other crosswise.
         `INSERT INTO "SlaRollupState" ("subjectId", scope, "validUntil", "updatedAt")
          SELECT * FROM (
@@ -239,7 +239,7 @@ export function createRollups(deps: { pool: pg.Pool; clock: Clock; logger: Logge
       const passed = new Set<string>();
       // Late reports can keep re-opening days while this runs; the next run picks those up.
       for (let pass = 0; pass < MAX_PASSES; pass++) {
-        const { rows } = await deps.pool.query<{ id: string; validUntil: Date; seq: number; lastSeenAt: Date | null }>(
+        const rows = await sql.query<{ id: string; validUntil: Date; seq: number; lastSeenAt: Date | null }>(
           // Those another worker (or a report) took from this run are left to the next run.
           `SELECT r."subjectId" AS id, r."validUntil", r.seq, s."lastSeenAt" FROM "SlaRollupState" r JOIN "Service" s ON s.id = r."subjectId"
            WHERE r."validUntil" < $1 AND r."subjectId" <> ALL($2::uuid[]) ORDER BY r."validUntil", r."subjectId" LIMIT ${BATCH}`,
@@ -261,7 +261,7 @@ export function createRollups(deps: { pool: pg.Pool; clock: Clock; logger: Logge
         if (rows.length < BATCH) break;
       }
       // Groups: behind, or computed from other members than they have now (a service joined or left).
-      const { rows: groups } = await deps.pool.query<{ id: string; validUntil: Date; seq: number; membersHash: string | null; members: { id: string; lastSeen: string | null; first: string | null }[] }>(
+      const groups = await sql.query<{ id: string; validUntil: Date; seq: number; membersHash: string | null; members: { id: string; lastSeen: string | null; first: string | null }[] }>(
         `SELECT r."subjectId" AS id, r."validUntil", r.seq, r."membersHash",
                 COALESCE(json_agg(json_build_object('id', s.id, 'lastSeen', s."lastSeenAt", 'first', (SELECT min(at) FROM "StatusChange" c WHERE c."serviceId" = s.id))) FILTER (WHERE s.id IS NOT NULL), '[]') AS members
          FROM "SlaRollupState" r JOIN "SlaGroup" g ON g.id = r."subjectId" LEFT JOIN "Service" s ON s."slaGroupId" = g.id

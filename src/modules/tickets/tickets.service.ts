@@ -1,3 +1,4 @@
+import { sqlOf } from '../../infra/sql.js';
 import { TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED, type TicketPriority, type TicketStatus } from './tickets.events.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { Clock } from '../../infra/clock.js';
@@ -204,7 +205,7 @@ export function createTicketsService(deps: {
       const now = clock.now();
       const ticket = await db.$transaction(async (tx) => {
         // Locked, so the before image in the audit log is the one this update replaced.
-        await tx.$queryRaw`SELECT 1 FROM "Ticket" WHERE id = ${id}::uuid FOR UPDATE`;
+        await sqlOf(tx).query('SELECT 1 FROM "Ticket" WHERE id = $1::uuid FOR UPDATE', [id]);
         const old = await tx.ticket.findUnique({ where: { id }, include });
         if (!old) throw new AppError('NOT_FOUND', `no ticket with id ${id}`, { field: 'id' });
         const status = input.status ?? undefined;

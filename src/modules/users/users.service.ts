@@ -1,3 +1,4 @@
+import { sqlOf } from '../../infra/sql.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { generatePassword, hashPassword } from '../../auth/passwords.js';
 import type { Role } from '../../auth/roles.js';
@@ -114,7 +115,7 @@ export function createUsersService(deps: { db: Database; clock: Clock; audit: Au
       const passwordHash = input.password ? await hashPassword(input.password) : undefined;
       return deps.db.$transaction(async (tx) => {
         // Changes to roles are serialised, so two admins demoting each other cannot both succeed.
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ADMIN_LOCK})`;
+        await sqlOf(tx).execute('SELECT pg_advisory_xact_lock($1::bigint)', [ADMIN_LOCK]);
         const before = await tx.user.findUnique({ where: { id }, select: PUBLIC_FIELDS });
         if (!before) throw new AppError('NOT_FOUND', `no user with id ${id}`, { field: 'id' });
         const user = await tx.user.update({
@@ -142,7 +143,7 @@ export function createUsersService(deps: { db: Database; clock: Clock; audit: Au
      */
     async ensureFirstAdmin(config: { email: string; password?: string }): Promise<{ email: string; generatedPassword?: string } | null> {
       return deps.db.$transaction(async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${FIRST_ADMIN_LOCK})`;
+        await sqlOf(tx).execute('SELECT pg_advisory_xact_lock($1::bigint)', [FIRST_ADMIN_LOCK]);
         if ((await tx.user.count()) > 0) return null;
         const email = normalizeEmail(config.email);
         const password = config.password ?? generatePassword();
