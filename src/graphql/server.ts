@@ -16,6 +16,7 @@ import type { Clock } from '../infra/clock.js';
 import type { EventBus } from '../infra/events.js';
 import type { Logger } from '../infra/logger.js';
 import type { RateLimiter } from '../infra/ratelimit.js';
+import { graphqlHttpStatus } from '../lib/errors.js';
 import { clientKey } from '../lib/ip.js';
 import type { SecurityLog } from '../infra/security-log.js';
 import type { GraphQLContext } from './context.js';
@@ -27,11 +28,7 @@ export const GRAPHQL_PATH = '/graphql';
 export const GRAPHQL_WS_PATH = '/graphql/ws';
 const WS_MAX_PAYLOAD = 64 * 1024;
 
-/**
- * A request that produced no data because of who asked answers 401/403, and one refused for a
- * dependency 503, as over REST; partial results keep 200.
- */
-const STATUS_BY_CODE: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429, SERVICE_UNAVAILABLE: 503 };
+/** An operation that produced no data answers the status the error table gives its first error (lib/errors.ts); partial results keep 200. */
 const httpStatusFromErrors: ApolloServerPlugin<GraphQLContext> = {
   async requestDidStart() {
     return {
@@ -39,7 +36,7 @@ const httpStatusFromErrors: ApolloServerPlugin<GraphQLContext> = {
         if (response.body.kind !== 'single') return;
         const { data, errors } = response.body.singleResult;
         if (data || !errors?.length) return;
-        const status = STATUS_BY_CODE[String(errors[0]!.extensions?.code)];
+        const status = graphqlHttpStatus[String(errors[0]!.extensions?.code)];
         if (status) response.http.status = status;
       },
     };

@@ -16,6 +16,12 @@ export interface JobDefinition<P extends z.ZodType = z.ZodType> {
   payload: P;
   handler: (payload: z.output<P>, ctx: { job: Job; logger: Logger }) => Promise<unknown>;
   options?: JobsOptions;
+  /**
+   * The job's id from its payload, when duplicates would hurt: BullMQ keeps one job per id, so the
+   * same work enqueued by several instances, or again on a retry, runs once. Decided here, where
+   * the job is defined, never by the caller. Ids may not contain ':'.
+   */
+  jobId?: (payload: z.output<P>) => string;
   /** Worker concurrency for this job's queue (the highest of its jobs wins). */
   concurrency?: number;
   /** A repeating schedule, registered with `upsertJobScheduler` so many instances may start safely. */
@@ -100,7 +106,8 @@ export class JobRegistry {
       const issue = parsed.error.issues[0]!;
       throw new AppError('BAD_USER_INPUT', `job ${name}: ${issue.message}`, { field: issue.path.join('.') });
     }
-    return this.queues.get(known.queue)!.add(known.name, parsed.data, { ...known.options, ...options });
+    const jobId = known.jobId?.(parsed.data);
+    return this.queues.get(known.queue)!.add(known.name, parsed.data, { ...known.options, ...(jobId ? { jobId } : {}), ...options });
   }
 
   async startWorkers(): Promise<void> {

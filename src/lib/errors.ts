@@ -2,6 +2,12 @@
  * The one error table. A service throws `AppError(code, message, details)`;
  * the GraphQL formatter and the REST error handler both translate it through
  * `errorTable`, so a code means the same thing on every transport.
+ *
+ * Over GraphQL an operation that produced no data answers with the code's `http` status when
+ * `graphqlHttp` is set: the codes that say who may ask and whether the server can answer
+ * (401, 403 for a role or a license, 429, 503), as REST does. Input and state errors
+ * (400, 404, 409, 422) keep 200 there, as GraphQL over HTTP has them: the request itself was
+ * well formed and executed, and the errors say what was wrong with it.
  */
 export const errorTable = {
   /** Input that fails parsing or validation; `details.field` names the culprit. */
@@ -9,11 +15,11 @@ export const errorTable = {
   /** Well-formed input that breaks a domain rule (seed 000's 422). */
   VALIDATION_FAILED: { http: 422, rest: 'ERR_1006', graphql: 'BAD_USER_INPUT' },
   /** No credential, or one that is invalid or expired. */
-  UNAUTHENTICATED: { http: 401, rest: 'ERR_1003', graphql: 'UNAUTHENTICATED' },
+  UNAUTHENTICATED: { http: 401, rest: 'ERR_1003', graphql: 'UNAUTHENTICATED', graphqlHttp: true },
   /** A valid caller without the role or binding the operation needs. */
-  FORBIDDEN: { http: 403, rest: 'ERR_1004', graphql: 'FORBIDDEN' },
+  FORBIDDEN: { http: 403, rest: 'ERR_1004', graphql: 'FORBIDDEN', graphqlHttp: true },
   /** The operation belongs to a plugin the active license does not include; `details.plugin` names it. */
-  LICENSE_REQUIRED: { http: 403, rest: 'ERR_1004', graphql: 'LICENSE_REQUIRED' },
+  LICENSE_REQUIRED: { http: 403, rest: 'ERR_1004', graphql: 'LICENSE_REQUIRED', graphqlHttp: true },
   /** A limit of the active license (`details.limit`, e.g. maxServices) would be exceeded; nothing was written. */
   LICENSE_LIMIT: { http: 403, rest: 'ERR_1004', graphql: 'LICENSE_LIMIT' },
   NOT_FOUND: { http: 404, rest: 'ERR_1002', graphql: 'NOT_FOUND' },
@@ -22,14 +28,19 @@ export const errorTable = {
   /** A body sent as something other than JSON (e.g. `curl -d` without a JSON content type). */
   UNSUPPORTED_MEDIA_TYPE: { http: 415, rest: 'ERR_UNSUPPORTED_MEDIA_TYPE', graphql: 'BAD_USER_INPUT' },
   PAYLOAD_TOO_LARGE: { http: 413, rest: 'ERR_PAYLOAD_TOO_LARGE', graphql: 'BAD_USER_INPUT' },
-  RATE_LIMITED: { http: 429, rest: 'ERR_RATE_LIMIT', graphql: 'RATE_LIMITED' },
+  RATE_LIMITED: { http: 429, rest: 'ERR_RATE_LIMIT', graphql: 'RATE_LIMITED', graphqlHttp: true },
   /** A dependency (PostgreSQL, Redis) is down; `details.dependency` names it. */
-  SERVICE_UNAVAILABLE: { http: 503, rest: 'ERR_UNAVAILABLE', graphql: 'SERVICE_UNAVAILABLE' },
+  SERVICE_UNAVAILABLE: { http: 503, rest: 'ERR_UNAVAILABLE', graphql: 'SERVICE_UNAVAILABLE', graphqlHttp: true },
   /** Anything unexpected: logged with the request id, answered masked. */
   INTERNAL: { http: 500, rest: 'ERR_INTERNAL', graphql: 'INTERNAL_SERVER_ERROR' },
-} as const satisfies Record<string, { http: number; rest: string; graphql: string }>;
+} as const satisfies Record<string, { http: number; rest: string; graphql: string; graphqlHttp?: true }>;
 
 export type ErrorCode = keyof typeof errorTable;
+
+/** GraphQL `extensions.code` → the HTTP status of an operation that failed whole with it (see above). */
+export const graphqlHttpStatus: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.values(errorTable).flatMap((e) => ('graphqlHttp' in e ? [[e.graphql, e.http]] : [])),
+);
 
 export type ErrorDetails = Record<string, unknown>;
 

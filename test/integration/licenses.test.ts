@@ -53,6 +53,8 @@ describe('without a license', () => {
     expect((await gql(a.url, LicenseDocument, {}, admin)).data!.license).toBeNull();
     const stats = await gql(a.url, SeedDashboardStatsDocument, {}, admin);
     expect(stats.errors![0]!.extensions).toEqual({ code: 'LICENSE_REQUIRED', plugin: 'sla' });
+    // Nothing answered: 403, as over REST (the error table says so for both).
+    expect(stats.status).toBe(403);
     const tickets = await gql(a.url, TicketsDocument, {}, admin);
     expect(tickets.errors![0]!.extensions).toEqual({ code: 'LICENSE_REQUIRED', plugin: 'ticketing' });
     expect(tickets.errors![0]!.message).toMatch(/ticketing plugin needs a license: no license is active/);

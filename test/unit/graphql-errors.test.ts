@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { formatGraphQLError } from '../../src/graphql/errors.js';
 import { createLogger } from '../../src/infra/logger.js';
-import { AppError } from '../../src/lib/errors.js';
+import { AppError, graphqlHttpStatus } from '../../src/lib/errors.js';
 
 const format = formatGraphQLError(createLogger({ LOG_LEVEL: 'silent' }));
 const asResolverError = (original: Error) => new GraphQLError(original.message, { path: ['x'], originalError: original });
@@ -25,5 +25,11 @@ describe('GraphQL error formatting', () => {
   it('keeps client-side codes such as validation failures', () => {
     const err = new GraphQLError('Cannot query field "nope"', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
     expect(format(err.toJSON(), err).extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+  });
+});
+
+describe('HTTP status of a GraphQL operation that failed whole', () => {
+  it('comes from the one error table: access and availability codes, never input errors', () => {
+    expect(graphqlHttpStatus).toEqual({ UNAUTHENTICATED: 401, FORBIDDEN: 403, LICENSE_REQUIRED: 403, RATE_LIMITED: 429, SERVICE_UNAVAILABLE: 503 });
   });
 });

@@ -27,10 +27,8 @@ export const ticketsModule = defineModule<{ tickets: TicketsService; licenses: L
         if (!config.AUTO_INCIDENT_TICKETS) return;
         listener = events.listen([SLA_INCIDENT], async (event) => {
           const { action, incident } = event.payload;
-          // BullMQ ids may not contain ':'. The same id from every instance (the event's own instant
-          // included): one job per event, and a later close or re-open of the same incident is a new one.
           await jobs
-            .enqueue(defs.incidentTicket, event.payload, { jobId: `incident-ticket-${incident.id}-${action}-${Date.parse(event.timestamp)}` })
+            .enqueue(defs.incidentTicket, { action, incident, raisedAt: event.timestamp })
             .catch((err: unknown) => logger.warn({ err: (err as Error).message, incidentId: incident.id }, 'could not enqueue the incident ticket job'));
         });
       },
