@@ -134,6 +134,16 @@ export class JobRegistry {
         opts: def.options,
       });
     }
+    // A schedule an earlier version registered for a job this one no longer has (renamed, removed)
+    // would fail on every tick with "no handler": it goes, logged once.
+    for (const [queueName, queue] of this.queues) {
+      for (const scheduler of await queue.getJobSchedulers()) {
+        const def = scheduler.key ? this.jobs.get(scheduler.key) : undefined;
+        if (def?.schedule && def.queue === queueName) continue;
+        await queue.removeJobScheduler(scheduler.key);
+        this.deps.logger.info({ queue: queueName, scheduler: scheduler.key }, 'removed the schedule of a job this version does not have');
+      }
+    }
   }
 
   private async process(job: Job): Promise<unknown> {
@@ -145,7 +155,6 @@ export class JobRegistry {
     return def.handler(parsed.data, { job, logger: this.deps.logger.child({ job: job.name, jobId: job.id }) });
   }
 
-  /** Lets running jobs finish for at most `timeoutMs`, then closes everything. */
   /** Lets running jobs finish within `timeoutMs`, then closes; answers how many workers and whether any had to be cut. */
   async close(timeoutMs: number): Promise<{ workers: number; forced: boolean }> {
     const workers = this.workers.length;

@@ -127,3 +127,20 @@ describe('job registry', () => {
     expect(finished).toBe(true);
   });
 });
+
+describe('schedules', () => {
+  it('removes the schedule of a job this version no longer defines, keeps its own', async () => {
+    const queue = `sched-${randomBytes(3).toString('hex')}`;
+    const tick = defineJob({ name: `${queue}.tick`, queue, payload: z.object({}), handler: async () => undefined, schedule: { every: 60_000, payload: {} } });
+    const renamed = defineJob({ name: `${queue}.old-name`, queue, payload: z.object({}), handler: async () => undefined, schedule: { every: 60_000, payload: {} } });
+    // An earlier version registered both.
+    const before = registry([tick, renamed]);
+    await before.startWorkers();
+    expect((await before.queues.get(queue)!.getJobSchedulers()).map((s) => s.key).sort()).toEqual([tick.name, renamed.name].sort());
+    await before.close(2_000);
+    // This version has only `tick`: the renamed job's schedule goes at start.
+    const after = registry([tick]);
+    await after.startWorkers();
+    expect((await after.queues.get(queue)!.getJobSchedulers()).map((s) => s.key)).toEqual([tick.name]);
+  });
+});
