@@ -42,7 +42,9 @@ export function formatGraphQLError(logger: Logger) {
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && CLIENT_CODES.has(code)) {
-      return { ...base, extensions: { code } };
+      // Only what Opsgraph's own rules put there (the field a value is refused in), never internals.
+      const field = formatted.extensions?.field;
+      return { ...base, extensions: { code, ...(typeof field === 'string' ? { field } : {}) } };
     }
     const dependency = unavailableDependency(original);
     if (dependency) {

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, getMetadataStorage, type ContainerType, type PubSub } from 'type-graphql';
 import { authChecker } from '../auth/guards.js';
+import { BoundedDateTimeISO } from './scalars.js';
 import { eventDefinition, type EventBus } from '../infra/events.js';
 import type { AnyModule } from '../modules/module.js';
 
@@ -68,6 +69,7 @@ export async function buildOpsSchema(
     authChecker,
     authMode: 'error',
     validate: true,
+    scalarsMap: [{ type: Date, scalar: BoundedDateTimeISO }],
   });
   const undecided = rootFieldsWithoutAccess(resolvers);
   if (undecided.length) throw new Error(`root fields without @Authorized(<access>): ${undecided.join(', ')}`);

@@ -17,6 +17,8 @@ import type { EventBus } from '../infra/events.js';
 import type { Logger } from '../infra/logger.js';
 import type { RateLimiter } from '../infra/ratelimit.js';
 import { graphqlHttpStatus } from '../lib/errors.js';
+import { findHostileString } from '../lib/hostile-input.js';
+import { hostileStringLiterals } from './hostile-input.js';
 import { clientKey } from '../lib/ip.js';
 import type { SecurityLog } from '../infra/security-log.js';
 import type { GraphQLContext } from './context.js';
@@ -85,7 +87,7 @@ export async function createGraphQLServer(deps: {
 }): Promise<GraphQLServer> {
   const { config } = deps;
   const formatError = formatGraphQLError(deps.logger);
-  const rules = limitRules(config);
+  const rules = [...limitRules(config), hostileStringLiterals];
   const introspection = config.GRAPHQL_INTROSPECTION ?? config.NODE_ENV !== 'production';
   const apollo = new ApolloServer<GraphQLContext>({
     schema: deps.schema,
@@ -196,6 +198,8 @@ export async function createGraphQLServer(deps: {
               // Returned as GraphQLErrors; onError below formats them like every other error.
               return errors.map((e) => (e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })));
             }
+            const hostile = findHostileString(payload.variables ?? {}, 'variables');
+            if (hostile) return refuse(`${hostile.field} ${hostile.problem}`, 'BAD_USER_INPUT');
             if (getOperationAST(document, payload.operationName)?.operation !== 'subscription') {
               return refuse('only subscriptions are served over WebSocket; send queries and mutations to POST /graphql', 'BAD_USER_INPUT');
             }

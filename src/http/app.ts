@@ -2,7 +2,7 @@ import express, { type Express, type RequestHandler, type Router } from 'express
 import helmet from 'helmet';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
-import { errorHandler, lazyRequestLogger, notFound, requestContext, requireJson } from './middleware.js';
+import { errorHandler, lazyRequestLogger, notFound, refuseHostileInput, requestContext, requireJson } from './middleware.js';
 import { authenticate, buildRouter, rateLimit, type GuardDeps, type MountPoint, type RouteDef } from './routes.js';
 
 export interface HttpAppParts {
@@ -32,6 +32,7 @@ export function createHttpApp(parts: HttpAppParts): Express {
   app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }));
   app.use(express.json({ limit: parts.config.BODY_LIMIT }));
   app.use('/api', requireJson);
+  app.use(refuseHostileInput);
   for (const { mount, routes } of parts.routes) app.use(mount, buildRouter(routes, parts.guard));
   // A bad credential on /graphql is reported by the fields that need one (see authChecker), so a
   // client whose access token expired can still call the public refreshToken.

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { AppError, errorTable, MASKED_MESSAGE } from '../lib/errors.js';
+import { findHostileString } from '../lib/hostile-input.js';
 import { unavailableDependency } from '../infra/dependency-errors.js';
 import type { Logger } from '../infra/logger.js';
 import { sendError } from './envelope.js';
@@ -62,6 +63,15 @@ export const requireJson: RequestHandler = (req, _res, next) => {
     return next(new AppError('UNSUPPORTED_MEDIA_TYPE', `send Content-Type: application/json (got ${given})`, { contentType: given }));
   }
   next();
+};
+
+/** A NUL or a lone surrogate anywhere in a body or a query string: 400 naming where, before any route sees it. */
+export const refuseHostileInput: RequestHandler = (req, _res, next) => {
+  const found = findHostileString(req.body, 'body') ?? findHostileString(req.query, 'query');
+  if (!found) return next();
+  // A GraphQL body's fields are named as the caller wrote them: variables.input.title.
+  const field = isGraphqlPath(req) ? found.field.replace(/^body\./, '') : found.field.replace(/^(body|query)\./, '');
+  next(new AppError('BAD_USER_INPUT', `${field} ${found.problem}`, { field }));
 };
 
 /** Unknown API routes answer JSON, never Express's HTML page. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
+import { instantProblem } from '../lib/instants.js';
 import { closest } from '../lib/suggest.js';
 
 /** `services[0].readyReplicas`: how a field is named in answers, as a caller would write it in code. */
@@ -59,8 +60,14 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where
   throw new AppError('BAD_USER_INPUT', message, { field: issues[0]!.field, issues: issues.slice(0, 20) });
 }
 
-/** An ISO-8601 instant with its offset, as a Date. */
-export const isoInstant = z.iso.datetime({ offset: true }).transform((v) => new Date(v));
+/** An ISO-8601 instant with its offset, as a Date, inside the window every timestamp must lie in (lib/instants.ts). */
+export const isoInstant = z.iso
+  .datetime({ offset: true })
+  .transform((v) => new Date(v))
+  .superRefine((d, ctx) => {
+    const problem = instantProblem(d);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 /**
  * `at` (or now, when absent) if it lies in the window a field accepts: at most `maxAheadMs` ahead
