@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { AuditActor } from '../../auth/actor.js';
 import type { AuditRecorder } from '../../infra/audit-recorder.js';
@@ -33,7 +32,10 @@ export interface BackupReportAnswer {
  * namespace), each service's freshness, and the backup alert when a service's backups become
  * overdue or current again. The backup columns live on the service row the SLA module owns.
  */
-export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix: string; clock: Clock; events: EventBus; logger: Logger; audit: AuditRecorder }) {
+/** A delivery repeated within this long is a retry of the first. */
+const DUPLICATE_WINDOW_MS = 60_000;
+
+export function createBackupsService(deps: { pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger; audit: AuditRecorder }) {
   const { clock } = deps;
   const sql = sqlOf(deps.pool);
 
@@ -50,37 +52,28 @@ export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix
     };
   }
 
-  const PENDING = 'pending';
-
-  /**
-   * The first delivery of a body within a minute claims it (SET NX); a duplicate gets the first
-   * one's answer, waiting briefly while it is being recorded. Without Redis, reports are still
-   * recorded (a `reportId` keeps them idempotent in the database); only body dedupe is lost.
-   */
-  async function claimDelivery(key: string): Promise<{ claimed: boolean; answer?: BackupReportAnswer }> {
-    try {
-      if ((await deps.redis.set(key, PENDING, 'EX', 60, 'NX')) === 'OK') return { claimed: true };
-      for (let i = 0; i < 40; i++) {
-        const seen = await deps.redis.get(key);
-        if (seen === null) return { claimed: false };
-        if (seen !== PENDING) return { claimed: false, answer: JSON.parse(seen) as BackupReportAnswer };
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new AppError('CONFLICT', 'the same backup report is still being recorded; retry shortly', { field: 'body' });
-    } catch (err) {
-      if (err instanceof AppError) throw err;
-      deps.logger.warn({ err: (err as Error).message }, 'backup report dedupe unavailable; recording without it');
-      return { claimed: false };
-    }
-  }
-
   const qualifiedName = (s: { nodeId: string; name: string }) => `${s.nodeId}/${s.name}`;
 
-  /** One connection: BEGIN, targets locked, reports and services, the audit entry, COMMIT. */
-  async function record(input: BackupReportInput, actor: AuditActor): Promise<BackupReportAnswer> {
+  const answerFor = (targets: readonly { nodeId: string; name: string }[]): BackupReportAnswer => {
+    const n = targets.length;
+    return { success: true, message: `backup report recorded for ${n} service${n === 1 ? '' : 's'}`, affected: n, services: targets.map(qualifiedName) };
+  };
+
+  /** One connection: BEGIN, the delivery's lock, targets locked, reports and services, the audit entry, COMMIT. */
+  async function record(input: BackupReportInput, deliveryHash: string, actor: AuditActor): Promise<BackupReportAnswer> {
     const now = clock.now();
     const [kind, value] = Object.entries(input.target)[0] as ['service' | 'slaGroup' | 'namespace', string];
-    const { targets, changed } = await inTransaction(deps.pool, async (db) => {
+    const outcome = await inTransaction(deps.pool, async (db) => {
+      // Deliveries of one body are recorded one at a time: a retry waits for the first and sees what it
+      // committed, and a first attempt that crashed before its commit left nothing to be mistaken for it.
+      await db.query(`SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtext($1))`, [deliveryHash]);
+      const seen = await db.query<{ nodeId: string; name: string }>({
+        name: 'opsgraph.backup.seen',
+        text: `SELECT DISTINCT s."nodeId", s.name FROM "BackupReport" r JOIN "Service" s ON s.id = r."serviceId"
+           WHERE r."deliveryHash" = $1 AND r."receivedAt" > $2 ORDER BY 1, 2`,
+        values: [deliveryHash, new Date(now.getTime() - DUPLICATE_WINDOW_MS)],
+      });
+      if (seen.length) return { duplicateOf: seen };
       // Rows are locked in (nodeId, name) order, the order status reports lock them in: no deadlock,
       // and reports for different services never wait for each other.
       const targets = await db.query<{ id: string; name: string; nodeId: string }>({
@@ -109,8 +102,8 @@ export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix
         name: 'opsgraph.backup.record',
         text: `WITH old AS (SELECT id, "backupOverdue" AS was FROM "Service" WHERE id = ANY($1::uuid[])),
          ins AS (
-           INSERT INTO "BackupReport" (id, "serviceId", status, "sizeBytes", message, "completedAt", "receivedAt", "reportId")
-           SELECT gen_random_uuid(), id, $2::"BackupOutcome", $3, $4, $5, $6, $7 FROM unnest($1::uuid[]) AS t(id)
+           INSERT INTO "BackupReport" (id, "serviceId", status, "sizeBytes", message, "completedAt", "receivedAt", "reportId", "deliveryHash")
+           SELECT gen_random_uuid(), id, $2::"BackupOutcome", $3, $4, $5, $6, $7, $8 FROM unnest($1::uuid[]) AS t(id)
            ON CONFLICT ("reportId", "serviceId") DO NOTHING
            RETURNING "serviceId")
          UPDATE "Service" s SET
@@ -121,7 +114,7 @@ export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix
            "updatedAt" = $6
          FROM ins WHERE s.id = ins."serviceId"
          RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, (SELECT was FROM old WHERE old.id = s.id) AS was_overdue`,
-        values: [targets.map((x) => x.id), input.status, input.sizeBytes ?? null, input.message ?? null, input.completedAt, now, input.reportId ?? null],
+        values: [targets.map((x) => x.id), input.status, input.sizeBytes ?? null, input.message ?? null, input.completedAt, now, input.reportId ?? null, deliveryHash],
       });
       // One entry per report, not per service: a namespace report is one act of one sender.
       // A repeated reportId inserted nothing and changed nothing, so it is not audited again.
@@ -135,9 +128,10 @@ export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix
       }
       return { targets, changed };
     });
+    if ('duplicateOf' in outcome && outcome.duplicateOf) return answerFor(outcome.duplicateOf);
+    const { targets, changed } = outcome;
     await deps.events.publish(SLA_ALERT, changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now)));
-    const n = targets.length;
-    return { success: true, message: `backup report recorded for ${n} service${n === 1 ? '' : 's'}`, affected: n, services: targets.map(qualifiedName) };
+    return answerFor(targets);
   }
 
   return {
@@ -157,22 +151,12 @@ export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix
     },
 
     /**
-     * A backup job's report, for one service, a group or a namespace. Idempotent:
-     * the same `reportId`, or the same body within a minute, records nothing new
-     * and gets the first answer again.
+     * A backup job's report, for one service, a group or a namespace. Idempotent on what the
+     * database committed: the same `reportId` records nothing new, and the same delivery (sender
+     * and body) within a minute gets the first one's answer.
      */
-    async recordBackup(input: BackupReportInput, delivery: string, actor: AuditActor): Promise<BackupReportAnswer> {
-      const key = `${deps.prefix}:backup:seen:${createHash('sha256').update(delivery).digest('hex')}`;
-      const claim = await claimDelivery(key);
-      if (claim.answer) return claim.answer;
-      try {
-        const answer = await record(input, actor);
-        if (claim.claimed) await deps.redis.set(key, JSON.stringify(answer), 'EX', 60).catch(() => undefined);
-        return answer;
-      } catch (err) {
-        if (claim.claimed) await deps.redis.del(key).catch(() => undefined);
-        throw err;
-      }
+    recordBackup(input: BackupReportInput, delivery: string, actor: AuditActor): Promise<BackupReportAnswer> {
+      return record(input, createHash('sha256').update(delivery).digest('hex'), actor);
     },
   };
 }
