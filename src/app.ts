@@ -17,6 +17,7 @@ import { buildOpsSchema } from './graphql/schema.js';
 import { createGraphQLServer, GRAPHQL_PATH, type GraphQLServer } from './graphql/server.js';
 import { createLoaderRegistry } from './graphql/loaders.js';
 import { createHttpApp } from './http/app.js';
+import { answerClientError } from './http/envelope.js';
 import { type GuardDeps, type RouteDef } from './http/routes.js';
 import { ADMIN_LOGIN_PATH, adminSessionRouter } from './http/admin-session.js';
 import { createApiKeys } from './auth/apikeys.js';
@@ -178,6 +179,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       extras,
     });
     http = createServer(app);
+    http.on('clientError', answerClientError);
     // Counted so that shutdown can say what it drained.
     http.on('request', (_req, res) => {
       activeRequests++;

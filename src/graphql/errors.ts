@@ -46,6 +46,10 @@ export function formatGraphQLError(logger: Logger) {
       const field = formatted.extensions?.field;
       return { ...base, extensions: { code, ...(typeof field === 'string' ? { field } : {}) } };
     }
+    // Apollo's own refusals of a request (a persisted query's hash that does not match, a bad
+    // request shape) carry an HTTP 4xx and a clear message: the caller's mistake, shown as it is.
+    const http = ((original as { extensions?: { http?: { status?: number } } } | undefined)?.extensions?.http ?? (formatted.extensions?.http as { status?: number } | undefined))?.status;
+    if (typeof http === 'number' && http >= 400 && http < 500) return { ...base, extensions: { code: 'BAD_REQUEST' } };
     const dependency = unavailableDependency(original);
     if (dependency) {
       logger.warn({ err: (original as Error).message, path: formatted.path }, 'dependency unavailable');

@@ -110,6 +110,11 @@ export async function createGraphQLServer(deps: {
         async requestDidStart() {
           return {
             async didResolveOperation({ operation, contextValue }) {
+              if (operation?.operation === 'subscription') {
+                throw new GraphQLError(`subscriptions are served over WebSocket at ${GRAPHQL_WS_PATH} (graphql-ws protocol), not over POST ${GRAPHQL_PATH}`, {
+                  extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+                });
+              }
               if (operation?.operation === 'mutation') contextValue.loaders = deps.loaders.forRequest({ cache: false });
             },
           };

@@ -26,3 +26,17 @@ export function errorBody(err: AppError): { success: false; error: { code: strin
 export function sendError(res: Response, err: AppError): void {
   res.status(err.http).json(errorBody(err));
 }
+
+/**
+ * Node answers a request it cannot parse (headers too large, malformed) before Express sees it,
+ * with a bare status line; this writes the envelope instead, where the socket still allows it.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') return void socket.destroy();
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify(
+    errorBody(tooLarge ? new AppError('HEADERS_TOO_LARGE', 'request headers are too large') : new AppError('BAD_USER_INPUT', 'malformed HTTP request', { field: 'request' })),
+  );
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}

@@ -27,6 +27,8 @@ export const errorTable = {
   CONFLICT: { http: 409, rest: 'ERR_1005', graphql: 'CONFLICT' },
   /** A body sent as something other than JSON (e.g. `curl -d` without a JSON content type). */
   UNSUPPORTED_MEDIA_TYPE: { http: 415, rest: 'ERR_UNSUPPORTED_MEDIA_TYPE', graphql: 'BAD_USER_INPUT' },
+  /** The request's headers are larger than the server reads (Node's maxHeaderSize). */
+  HEADERS_TOO_LARGE: { http: 431, rest: 'ERR_HEADERS_TOO_LARGE', graphql: 'BAD_USER_INPUT' },
   PAYLOAD_TOO_LARGE: { http: 413, rest: 'ERR_PAYLOAD_TOO_LARGE', graphql: 'BAD_USER_INPUT' },
   RATE_LIMITED: { http: 429, rest: 'ERR_RATE_LIMIT', graphql: 'RATE_LIMITED', graphqlHttp: true },
   /** A dependency (PostgreSQL, Redis) is down; `details.dependency` names it. */
