@@ -125,7 +125,7 @@ export function createEventBus(deps: {
             return;
           }
           // JSON carries dates as ISO strings; receivers parse them back with the same schema.
-          await deps.publisher.publish(channel, JSON.stringify({ type: def.type, payload, timestamp }));
+          await deps.publisher.publish(channel, JSON.stringify({ type: def.type, payload: checked.data, timestamp }));
         }),
       );
       const failed = sent.filter((r) => r.status === 'rejected');

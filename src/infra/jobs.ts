@@ -107,7 +107,7 @@ export class JobRegistry {
       throw new AppError('BAD_USER_INPUT', `job ${name}: ${issue.message}`, { field: issue.path.join('.') });
     }
     const jobId = known.jobId?.(parsed.data);
-    return this.queues.get(known.queue)!.add(known.name, parsed.data, { ...known.options, ...(jobId ? { jobId } : {}), ...options });
+    return this.queues.get(known.queue)!.add(known.name, parsed.data, { ...known.options, ...options, ...(jobId ? { jobId } : {}) });
   }
 
   async startWorkers(): Promise<void> {

@@ -13,7 +13,7 @@ export interface DatabaseHandle {
 }
 
 /**
- * One pg pool shared by Prisma and the few raw queries (pings). adapter-pg's
+ * One pg pool shared by Prisma and the SQL runner (infra/sql.ts). adapter-pg's
  * pool has no connect timeout and crashes the process on an idle-client error
  * unless someone listens, so both are set here.
  */
