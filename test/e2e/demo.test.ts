@@ -40,7 +40,8 @@ describe('npm run demo', () => {
     expect(incidents.data!.incidents.items.length).toBeGreaterThanOrEqual(1);
     // The key it created is a real one, kept like any other (and revocable).
     expect((await api.app.auth.apiKeys.list()).some((k) => k.name === 'demo fleet')).toBe(true);
-  });
+    // Two child processes start TypeScript from source: seconds each on a loaded machine.
+  }, 90_000);
 
   it('refuses a server that is not on this machine unless told', async () => {
     const err = await demo(['--url', 'http://opsgraph.example.invalid:3000', '--minutes', '1']).then(
