@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeysDocument, CreateApiKeyDocument, LicenseDocument, LoginDocument, MeDocument, RefreshTokenDocument } from '../generated/graphql.js';
-import { ADMIN, bearer, createTestEnv, gql, login, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
+import { ADMIN, bearer, createTestEnv, gql, listenOnBus, login, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
 import { postActivate } from '../support/license.js';
+import { REDIS_URL } from '../support/env.js';
+import { LICENSE_UPDATED } from '../../src/modules/licenses/licenses.events.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 let env: TestEnv;
@@ -92,10 +94,20 @@ describe('npm run license -- keygen | issue | activate', () => {
 
       // `license activate` writes to the database directly, verified with the same public key.
       const publicPem = await readFile(path.join(dir, 'license-public.pem'), 'utf8');
-      const activated = await cli(['activate', (other as PromiseFulfilledResult<{ stdout: string }>).value.stdout.trim()], { DATABASE_URL: env.databaseUrl, REDIS_PREFIX: env.prefix, LICENSE_PUBLIC_KEY: publicPem });
+      // It announces the activation on the deployment's bus, and the server drops its cached license
+      // when it hears it. Listening on the server's own bus from before the CLI runs: once this hears
+      // the announcement, the server's cache listener (subscribed at start, so handed each event
+      // before this one) has dropped the cache.
+      const announced = listenOnBus(server, LICENSE_UPDATED, (e) => e.license.customer === 'CLI Two');
+      const activated = await cli(['activate', (other as PromiseFulfilledResult<{ stdout: string }>).value.stdout.trim()], {
+        DATABASE_URL: env.databaseUrl,
+        REDIS_URL,
+        REDIS_PREFIX: env.prefix,
+        LICENSE_PUBLIC_KEY: publicPem,
+      });
       expect(activated.stdout).toContain('activated: CLI Two');
       const admin = bearer((await login(server.url, ADMIN.email, ADMIN.password)).token);
-      await new Promise((r) => setTimeout(r, 100));
+      await announced.heard();
       expect((await gql(server.url, LicenseDocument, {}, admin)).data!.license).toMatchObject({ customer: 'CLI Two', plugins: ['audit'] });
     } finally {
       await rm(dir, { recursive: true, force: true });

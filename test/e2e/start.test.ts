@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quoteIdent } from '../../src/infra/migrations.js';
 import { adminUrl, baseDatabaseUrl, REDIS_URL, TEST_PREFIX } from '../support/env.js';
-import { deleteRedisKeys } from '../support/harness.js';
+import { connectionsRefused, deleteRedisKeys } from '../support/harness.js';
 
 /** The real entry point in a child process, as `npm start` runs it (from source, to skip the build). */
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -95,23 +95,27 @@ describe('opsgraph start', () => {
     expect(app.output().stdout).not.toContain(printed![2]);
     expect(app.output().stderr.split('\n').filter((l) => l.includes(printed![2]))).toHaveLength(1);
 
-    // A request whose body is still arriving when SIGTERM lands must complete.
+    // A request whose body is still arriving when SIGTERM lands must complete. Each step waits for
+    // the server, not for time: it has the request once it answers 100 Continue (Node counts the
+    // request as it writes that), and it is draining once new connections are refused (it counts
+    // what is in flight, then closes its listener); only then does the rest of the body go.
     const body = JSON.stringify({ query: '{ readiness { ready } }' });
     const { port } = new URL(url);
     let signalledAt = 0;
     const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' };
+      const req = http.request({ host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers }, (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text += d.toString()));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
       });
       req.on('error', reject);
-      req.write(body.slice(0, 10));
-      setTimeout(() => {
+      req.once('continue', () => {
         signalledAt = Date.now();
         app.child.kill('SIGTERM');
-        setTimeout(() => req.end(body.slice(10)), 300);
-      }, 200);
+        connectionsRefused(Number(port)).then(() => req.end(body.slice(10)), reject);
+      });
+      req.write(body.slice(0, 10));
     });
     const done = await response;
     expect(done.status).toBe(200);

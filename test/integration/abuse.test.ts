@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOCK_TOLERANCE_SECONDS, createAccessTokens } from '../../src/auth/tokens.js';
 import { CreateUserDocument, LoginDocument, MeDocument, OpsEventsDocument, UpdateUserDocument } from '../generated/graphql.js';
-import { bearer, createTestEnv, login, gql, tokenFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
+import { bearer, createTestEnv, login, gql, probeOf, subscribeReady, tokenFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
 import { systemActor } from '../../src/auth/actor.js';
 
 let env: TestEnv;
@@ -173,11 +173,10 @@ describe('WebSocket authentication', () => {
   it('caps live subscriptions per connection', async () => {
     const client = wsClient(api.wsUrl, { authorization: `Bearer ${viewer}` });
     try {
-      const outcomes: unknown[] = [];
-      for (let i = 0; i < 4; i++) {
-        client.subscribe({ query: print(OpsEventsDocument) }, { next: () => undefined, error: (e) => outcomes.push(e), complete: () => undefined });
-      }
-      await new Promise((r) => setTimeout(r, 300));
+      // Four at once, each settled by the server's answer rather than a pause: live (a probe came
+      // through it) or refused (its error). Only then is "exactly one refused" a fact.
+      const settled = await Promise.allSettled(Array.from({ length: 4 }, () => subscribeReady(client, OpsEventsDocument, {}, probeOf.ticketCreated(api))));
+      const outcomes: unknown[] = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason] : []));
       expect(outcomes).toHaveLength(1);
       expect(JSON.stringify(outcomes[0])).toMatch(/at most 3 subscriptions/);
     } finally {

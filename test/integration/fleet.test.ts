@@ -1,10 +1,9 @@
-import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodesDocument, SeedSlaGroupsDocument, ServiceDocument, SnapshotTrendDocument, TrendDataDocument, ServiceStatusChangedDocument, ServicesDocument, type ServiceStatusChangedSubscription } from '../generated/graphql.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { activateTestLicense } from '../support/license.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { bearer, createTestEnv, gql, login, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
+import { bearer, createTestEnv, gql, login, probeOf, queueIdle, subscribeReady, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
 import { systemActor } from '../../src/auth/actor.js';
 
 const NODE = 'myorg/platform/prod/cluster1';
@@ -304,10 +303,12 @@ describe('backup freshness', () => {
     const overdue = async () => (await db().service.findFirstOrThrow({ where: { nodeId: node } })).backupOverdue;
     expect(await overdue()).toBe(true);
 
-    const events: { type: string; payload: { status: string } }[] = [];
     const client = wsClient(b.wsUrl, { authorization: `Bearer ${await freshViewer()}` });
-    client.subscribe({ query: 'subscription { opsEvents(types: ["sla:alert"]) { type payload } }' }, { next: (r) => void events.push((r.data as { opsEvents: never }).opsEvents), error: () => undefined, complete: () => undefined });
-    await new Promise((r) => setTimeout(r, 200));
+    // Live once a probe sla:alert has come through it.
+    const alerts = await subscribeReady(client, 'subscription { opsEvents(types: ["sla:alert"]) { type payload } }', {}, probeOf.slaAlert(a), {
+      pick: (d: { opsEvents: { type: string; payload: { status: string } } }) => d.opsEvents,
+    });
+    const events = alerts.received;
 
     await ag.backup({ service: 'pg', nodeId: node, status: 'success' });
     expect(await overdue()).toBe(false);
@@ -322,7 +323,10 @@ describe('backup freshness', () => {
     expect(await overdue()).toBe(false);
 
     await waitFor(() => events.length >= 3);
-    await new Promise((r) => setTimeout(r, 200));
+    // Once per episode, positively: no freshness run is left (a scheduled one included), and a probe
+    // published after the reports and the runs has come through, so any fourth alert would have too.
+    await queueIdle(a, 'backups');
+    await alerts.sync();
     expect(events.map((e) => e.payload.status)).toEqual(['RESOLVED', 'OVERDUE', 'RESOLVED']);
     await client.dispose();
   });
@@ -333,13 +337,12 @@ describe('live status events', () => {
     const node = 'org/live';
     const ag = agent(a, key);
     await ag.status({ nodeId: node, services: [{ name: 'web', status: 'OPERATIONAL' }] });
-    const received: ServiceStatusChangedSubscription['serviceStatusChanged'][] = [];
     const client = wsClient(b.wsUrl, { authorization: `Bearer ${await freshViewer()}` });
-    client.subscribe<ServiceStatusChangedSubscription>(
-      { query: print(ServiceStatusChangedDocument), variables: { nodeId: node } },
-      { next: (r) => void (r.data && received.push(r.data.serviceStatusChanged)), error: () => undefined, complete: () => undefined },
-    );
-    await new Promise((r) => setTimeout(r, 200));
+    // Live once a probe status change on this node (the subscription's filter) has come through it.
+    const changes = await subscribeReady(client, ServiceStatusChangedDocument, { nodeId: node }, probeOf.statusChanged(a, node), {
+      pick: (d: ServiceStatusChangedSubscription) => d.serviceStatusChanged,
+    });
+    const received = changes.received;
 
     clock.advance(30_000);
     await ag.status({ nodeId: node, services: [{ name: 'web', status: 'OPERATIONAL' }] });
@@ -349,7 +352,9 @@ describe('live status events', () => {
     await ag.status({ nodeId: node, services: [{ name: 'web', status: 'MAJOR_OUTAGE' }] });
     await waitFor(() => received.length > 0, 1_000, 10);
     expect(Date.now() - sent).toBeLessThan(1_000);
-    await new Promise((r) => setTimeout(r, 200));
+    // Nothing else, positively: every report was answered after its events were published, and a
+    // probe published after them all has come through, so anything else for this node would have too.
+    await changes.sync();
     expect(received).toEqual([
       { service: { id: expect.any(String), serviceName: 'web', nodeId: node, status: 'MAJOR_OUTAGE' }, previousStatus: 'OPERATIONAL', status: 'MAJOR_OUTAGE', observedAt: clock.now().toISOString() },
     ]);

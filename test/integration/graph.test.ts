@@ -1,4 +1,4 @@
-import { getIntrospectionQuery, print } from 'graphql';
+import { getIntrospectionQuery } from 'graphql';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,7 +18,7 @@ import {
 } from '../generated/graphql.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { ADMIN, bearer, createTestEnv, gql, login, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
+import { ADMIN, bearer, createTestEnv, gql, login, probeOf, subscribeReady, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
 import { activateTestLicense } from '../support/license.js';
 
 const clock = new FakeClock('2026-02-07T14:00:00.000Z');
@@ -222,9 +222,10 @@ describe('links', () => {
 
   it('links answer in subscriptions too, read when the event is delivered', async () => {
     const client = wsClient(a.wsUrl, { authorization: viewer.authorization });
-    const received: ServiceStatusGraphSubscription['serviceStatusChanged'][] = [];
-    client.subscribe({ query: print(ServiceStatusGraphDocument) }, { next: (r) => void (r.data && received.push((r.data as ServiceStatusGraphSubscription).serviceStatusChanged)), error: () => undefined, complete: () => undefined });
-    await new Promise((r) => setTimeout(r, 200));
+    // Live once a probe status change (of a service on a node that exists, for Service.node) has come through it.
+    const { received } = await subscribeReady(client, ServiceStatusGraphDocument, {}, probeOf.statusChanged(a, NODES[1]), {
+      pick: (d: ServiceStatusGraphSubscription) => d.serviceStatusChanged,
+    });
     const r = await ag.status({ nodeId: NODES[1], observedAt: clock.now().toISOString(), services: [{ name: 'svc-001', status: 'DEGRADED', slaGroup: 'grp-1' }] });
     expect(r.body).toMatchObject({ changed: 1 });
     await waitFor(() => received.length === 1, 3_000);

@@ -1,5 +1,4 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
-import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateLicenseKeyPair } from '../../src/lib/license-keys.js';
 import {
@@ -13,7 +12,7 @@ import {
 } from '../generated/graphql.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { ADMIN, bearer, createTestEnv, gql, login, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
+import { ADMIN, bearer, createTestEnv, gql, login, probeOf, queueIdle, subscribeReady, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
 import { postActivate, TEST_LICENSE_KEYS, testLicenseKey } from '../support/license.js';
 
 const DAY_MS = 86_400_000;
@@ -86,10 +85,9 @@ describe('activation', () => {
   });
 
   it('activateLicense (GraphQL, admins) activates too and says so on licenseUpdated, on every instance', async () => {
-    const seen: LicenseUpdatedSubscription['licenseUpdated'][] = [];
     const client = wsClient(b.wsUrl, { authorization: (await as(b)).authorization });
-    client.subscribe<LicenseUpdatedSubscription>({ query: print(LicenseUpdatedDocument) }, { next: (r) => void (r.data && seen.push(r.data.licenseUpdated)), error: () => undefined, complete: () => undefined });
-    await new Promise((r) => setTimeout(r, 200));
+    // Live once a probe license:updated has come through it.
+    const { received: seen } = await subscribeReady(client, LicenseUpdatedDocument, {}, probeOf.licenseUpdated(a), { pick: (d: LicenseUpdatedSubscription) => d.licenseUpdated });
     const licenseKey = await testLicenseKey({ customer: 'Second Co', plugins: ['sla'], now: clock.now() });
     const r = await gql(a.url, ActivateLicenseDocument, { licenseKey }, await as(a));
     expect(r.data!.activateLicense).toMatchObject({ success: true, message: 'License activated', customer: 'Second Co', plugins: ['sla'], license: { status: 'ACTIVE' } });
@@ -189,10 +187,10 @@ describe('expiry', () => {
   it('gating flips off at expiry on every instance, the job announces the warning and the expiry once each', async () => {
     const expiresAt = T0 + 30 * DAY_MS;
     await postActivate(a, { licenseKey: await testLicenseKey({ customer: 'Short Co', plugins: ['sla', 'ticketing'], now: clock.now(), days: 30 }) });
-    const seen: LicenseUpdatedSubscription['licenseUpdated'][] = [];
     const client = wsClient(b.wsUrl, { authorization: (await as(b)).authorization });
-    client.subscribe<LicenseUpdatedSubscription>({ query: print(LicenseUpdatedDocument) }, { next: (r) => void (r.data && seen.push(r.data.licenseUpdated)), error: () => undefined, complete: () => undefined });
-    await new Promise((r) => setTimeout(r, 200));
+    // Live once a probe license:updated has come through it.
+    const updates = await subscribeReady(client, LicenseUpdatedDocument, {}, probeOf.licenseUpdated(a), { pick: (d: LicenseUpdatedSubscription) => d.licenseUpdated });
+    const seen = updates.received;
 
     expect(await runJob(a, 'licenses.check-expiry')).toBeNull();
     clock.set(new Date(expiresAt - 13 * DAY_MS));
@@ -211,7 +209,10 @@ describe('expiry', () => {
     expect(await runJob(a, 'licenses.check-expiry')).toBe('EXPIRED');
     expect(await runJob(a, 'licenses.check-expiry')).toBeNull();
     await waitFor(() => seen.length === 2, 2_000, 10);
-    await new Promise((r) => setTimeout(r, 200));
+    // Once each, positively: no check-expiry run is left (a scheduled one included), and a probe
+    // published after them all has come through, so any third announcement would have too.
+    await queueIdle(a, 'licenses');
+    await updates.sync();
     expect(seen.map((e) => [e.action, e.license.status, e.license.activePlugins])).toEqual([
       ['EXPIRING', 'EXPIRING', ['sla', 'ticketing']],
       ['EXPIRED', 'EXPIRED', []],

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { print } from 'graphql';
 import { IncidentsDocument, SlaAlertDocument, type SlaAlertSubscription, SlaIncidentDocument, type SlaIncidentSubscription, SeedDashboardStatsDocument, SeedSlaGroupsDocument, SeedSnapshotTrendDocument, SeedTrendDataDocument, TrendDataDocument, UpdateSlaGroupDocument } from '../generated/graphql.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { activateTestLicense } from '../support/license.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { bearer, createTestEnv, gql, login, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
+import { bearer, createTestEnv, gql, login, probeOf, queueIdle, subscribeReady, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
 
 const NODE = 'org/sla/cluster';
 const T0 = Date.parse('2026-02-07T14:00:00.000Z');
@@ -101,10 +100,9 @@ describe('incidents', () => {
     ]);
 
     const other = await env.startApp({ role: 'api', clock });
-    const seen: SlaIncidentSubscription['slaIncident'][] = [];
     const client = wsClient(other.wsUrl, { authorization: (await viewer()).authorization });
-    client.subscribe<SlaIncidentSubscription>({ query: print(SlaIncidentDocument) }, { next: (r) => void (r.data && seen.push(r.data.slaIncident)), error: () => undefined, complete: () => undefined });
-    await new Promise((r) => setTimeout(r, 200));
+    // Live once a probe sla:incident has come through it.
+    const { received: seen } = await subscribeReady(client, SlaIncidentDocument, {}, probeOf.slaIncident(api), { pick: (d: SlaIncidentSubscription) => d.slaIncident });
     const ag = agent(api, await newAgentKey(api));
     const post = async (offset: number, status: string) => {
       clock.set(new Date(T0 + offset * 1000));
@@ -166,10 +164,10 @@ describe('sla:alert', () => {
 
   it('is raised once when a service and its group enter BREACHED, however often and by however many workers evaluated', async () => {
     const listener = await env.startApp({ role: 'api', clock });
-    const seen: SlaAlertSubscription['slaAlert'][] = [];
     const client = wsClient(listener.wsUrl, { authorization: (await viewer()).authorization });
-    client.subscribe<SlaAlertSubscription>({ query: print(SlaAlertDocument) }, { next: (r) => void (r.data && seen.push(r.data.slaAlert)), error: () => undefined, complete: () => undefined });
-    await new Promise((r) => setTimeout(r, 200));
+    // Live once a probe sla:alert has come through it.
+    const alerts = await subscribeReady(client, SlaAlertDocument, {}, probeOf.slaAlert(api), { pick: (d: SlaAlertSubscription) => d.slaAlert });
+    const seen = alerts.received;
     // Two workers: their schedules each evaluate at once on start, then every minute.
     const [, worker2] = await Promise.all([env.startApp({ role: 'worker', clock }), env.startApp({ role: 'worker', clock })]);
 
@@ -180,7 +178,11 @@ describe('sla:alert', () => {
     await run();
     await run();
     await waitFor(() => seen.length >= 2, 1_000, 10);
-    await new Promise((r) => setTimeout(r, 200));
+    // No third alert, positively: every evaluation (the workers' own first runs too) has finished and
+    // published what it raised, and a probe published after them has come through, so any alert
+    // they sent has too.
+    await queueIdle(api, 'sla');
+    await alerts.sync();
     // The target was raised to 99.999 % above: February allows 0.4 minutes; 2.25 are used.
     expect(seen.map((a) => [a.scope, a.status, a.serviceId, a.slaGroupId]).sort()).toEqual([
       ['GROUP', 'BREACHED', null, groupId],

@@ -1,6 +1,5 @@
 import { SLA_INCIDENT } from '../../src/modules/sla/sla.events.js';
-import { print } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   AddTicketCommentDocument,
   CreateTicketDocument,
@@ -17,7 +16,7 @@ import {
 } from '../generated/graphql.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { ADMIN, bearer, createTestEnv, gql, login, tokenFor, waitFor, wsClient, type TestApp, type TestEnv } from '../support/harness.js';
+import { ADMIN, bearer, createTestEnv, gql, listen, login, probeOf, queueIdle, tokenFor, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
 import { activateTestLicense } from '../support/license.js';
 
 const clock = new FakeClock('2026-02-07T14:00:00.000Z');
@@ -40,21 +39,15 @@ beforeAll(async () => {
 });
 afterAll(() => env.cleanup());
 
-type Listener<T> = { received: T[]; dispose: () => Promise<void> };
-async function listen<T>(api: TestApp, query: string, pick: (data: never) => T): Promise<Listener<T>> {
-  const received: T[] = [];
-  const client = wsClient(api.wsUrl, { authorization: viewer.authorization });
-  client.subscribe({ query }, { next: (r) => void (r.data && received.push(pick(r.data as never))), error: () => undefined, complete: () => undefined });
-  await new Promise((r) => setTimeout(r, 200));
-  return { received, dispose: async () => void (await client.dispose()) };
-}
-
 describe('ticket CRUD', () => {
   it('create, read, list with filters and pages, update, comment, delete, each heard over /graphql/ws on another instance', async () => {
-    const created = await listen(b, print(TicketCreatedDocument), (d: TicketCreatedSubscription) => d.ticketCreated);
-    const updated = await listen(b, print(TicketUpdatedDocument), (d: TicketUpdatedSubscription) => d.ticketUpdated);
-    const deleted = await listen(b, print(TicketDeletedDocument), (d: TicketDeletedSubscription) => d.ticketDeleted);
-    const ops = await listen(b, 'subscription { opsEvents(types: ["ticket:created", "ticket:updated", "ticket:deleted"]) { type payload } }', (d: { opsEvents: { type: string; payload: { id: string } } }) => d.opsEvents);
+    // Each resolves once its subscription is live on b: a probe published on a has come through it.
+    const created = await listen(b, viewer, TicketCreatedDocument, probeOf.ticketCreated(a), { pick: (d: TicketCreatedSubscription) => d.ticketCreated });
+    const updated = await listen(b, viewer, TicketUpdatedDocument, probeOf.ticketUpdated(a), { pick: (d: TicketUpdatedSubscription) => d.ticketUpdated });
+    const deleted = await listen(b, viewer, TicketDeletedDocument, probeOf.ticketDeleted(a), { pick: (d: TicketDeletedSubscription) => d.ticketDeleted });
+    const ops = await listen(b, viewer, 'subscription { opsEvents(types: ["ticket:created", "ticket:updated", "ticket:deleted"]) { type payload } }', probeOf.ticketCreated(a), {
+      pick: (d: { opsEvents: { type: string; payload: { id: string } } }) => d.opsEvents,
+    });
 
     const c = await gql(a.url, CreateTicketDocument, { input: { title: 'Checkout is slow', description: 'p95 above 2 s', priority: 'HIGH', assigneeId: operatorId, alertIds: ['alert-1'] } }, operator);
     expect(c.errors).toBeUndefined();
@@ -148,6 +141,8 @@ describe('automatic incident tickets', () => {
 
     // The same notice again (another instance, a retry): still one ticket.
     const { slaGroupId } = await a.app.db.prisma.service.findUniqueOrThrow({ where: { id: incident.serviceId } });
+    // Watched (not changed): what each instance hands on to the queue of what it heard on the bus.
+    const handed = [a, b].map((api) => vi.spyOn(api.app.jobs, 'enqueue'));
     await a.app.events.publish(SLA_INCIDENT, { action: 'OPENED', incident: { ...incident, slaGroupId } });
     await b.app.events.publish(SLA_INCIDENT, { action: 'OPENED', incident: { ...incident, slaGroupId } });
 
@@ -156,7 +151,18 @@ describe('automatic incident tickets', () => {
     await waitFor(async () => (await a.app.db.prisma.ticket.findUniqueOrThrow({ where: { id: ticket!.id } })).status === 'CLOSED', 5_000);
     const closed = await gql(a.url, TicketDocument, { id: ticket!.id }, viewer);
     expect(closed.data!.ticket).toMatchObject({ status: 'CLOSED', automatic: true, closedAt: clock.now().toISOString() });
-    await new Promise((r) => setTimeout(r, 300));
+    // "Still one ticket" needs the duplicates to have been dealt with, not a pause. Both instances
+    // heard them before the CLOSED notice (Redis delivers in order) and hand notices on one at a
+    // time: once each has handed on the CLOSED one, it handed on the duplicates before it, and once
+    // the queue has run everything it was handed, a second ticket would be there.
+    const handedOn = (spy: (typeof handed)[number]) =>
+      spy.mock.calls.some(([, payload], i) => {
+        const notice = payload as { action: string; incident: { id: string } };
+        return notice.action === 'CLOSED' && notice.incident.id === incident.id && spy.mock.settledResults[i]?.type !== 'incomplete';
+      });
+    await waitFor(() => handed.every(handedOn), 5_000);
+    for (const spy of handed) spy.mockRestore();
+    await queueIdle(a, 'tickets');
     expect(await auto()).toHaveLength(1);
 
     // A late report at the closing instant says it was still down (the later-declared status wins a
