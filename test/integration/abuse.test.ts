@@ -1,3 +1,4 @@
+import { FakeClock } from '../support/fake-clock.js';
 import { print } from 'graphql';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,13 +14,16 @@ let a: TestApp;
 let b: TestApp;
 let api: TestApp;
 let viewer: string;
+// Budgets count in one-minute windows: a stopped clock keeps the whole file in one window, wherever
+// the real minute turns.
+const clock = new FakeClock(new Date());
 
 beforeAll(async () => {
   [env, limited] = await Promise.all([createTestEnv(), createTestEnv()]);
   const overrides = { RATE_LIMIT_GRAPHQL: '8', RATE_LIMIT_ANONYMOUS: '6' };
   [a, b, api] = await Promise.all([
-    limited.startApp({ role: 'api', overrides }),
-    limited.startApp({ role: 'api', overrides }),
+    limited.startApp({ role: 'api', overrides, clock }),
+    limited.startApp({ role: 'api', overrides, clock }),
     env.startApp({ role: 'api', overrides: { WS_MAX_SUBSCRIPTIONS: '3' } }),
   ]);
   viewer = await tokenFor(api, 'VIEWER');
@@ -55,8 +59,8 @@ describe('rate limits shared by instances', () => {
     const events = await a.app.db.prisma.securityEvent.findMany({ where: { type: 'rate_limited' } });
     expect(events.filter((e) => (e.details as { class?: string }).class === 'graphql')).toHaveLength(1);
     const reset = Number(seen[0]!.reset);
-    expect(reset).toBeGreaterThan(Date.now() / 1000);
-    expect(reset).toBeLessThanOrEqual(Date.now() / 1000 + 61);
+    expect(reset).toBeGreaterThan(clock.now().getTime() / 1000);
+    expect(reset).toBeLessThanOrEqual(clock.now().getTime() / 1000 + 61);
   });
 
   it('spends the anonymous budget on login attempts, whatever the email', async () => {
