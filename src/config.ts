@@ -56,12 +56,12 @@ export const configSchema = z.object({
   /** Audit entries older than this are pruned daily (oldest first, keeping the chain verifiable); 0 keeps them forever. */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365),
 
-  RATE_LIMIT_STANDARD: z.coerce.number().int().min(1).max(1_000_000).default(100),
-  RATE_LIMIT_METRICS_QUERY: z.coerce.number().int().min(1).max(1_000_000).default(30),
-  RATE_LIMIT_BACKUP_OPS: z.coerce.number().int().min(1).max(1_000_000).default(5),
-  RATE_LIMIT_AGENT: z.coerce.number().int().min(1).max(1_000_000).default(600),
-  RATE_LIMIT_GRAPHQL: z.coerce.number().int().min(1).max(1_000_000).default(1000),
-  RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  RATE_LIMIT_STANDARD: z.coerce.number().int().min(1).max(1_000_000_000).default(100),
+  RATE_LIMIT_METRICS_QUERY: z.coerce.number().int().min(1).max(1_000_000_000).default(30),
+  RATE_LIMIT_BACKUP_OPS: z.coerce.number().int().min(1).max(1_000_000_000).default(5),
+  RATE_LIMIT_AGENT: z.coerce.number().int().min(1).max(1_000_000_000).default(600),
+  RATE_LIMIT_GRAPHQL: z.coerce.number().int().min(1).max(1_000_000_000).default(1000),
+  RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(1).max(1_000_000_000).default(20),
 
   /** Defaults to on, except when NODE_ENV=production. */
   GRAPHQL_INTROSPECTION: bool.optional(),
