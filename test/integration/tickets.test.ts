@@ -146,10 +146,11 @@ describe('automatic incident tickets', () => {
     expect(ticket).toMatchObject({ priority: 'CRITICAL', status: 'OPEN', incidentId: incident.id, serviceId: incident.serviceId, createdById: null });
     expect(ticket!.title).toMatch(/payments-api is down/);
 
-    // The same notice again (another instance, a retry): still one ticket.
+    // The same notice again (the outbox row relayed twice, another job for the same incident): still one ticket.
     const { slaGroupId } = await a.app.db.prisma.service.findUniqueOrThrow({ where: { id: incident.serviceId } });
-    await a.app.events.publish(SLA_INCIDENT, { action: 'OPENED', incident: { ...incident, slaGroupId } });
-    await b.app.events.publish(SLA_INCIDENT, { action: 'OPENED', incident: { ...incident, slaGroupId } });
+    await a.app.db.pool.query(`UPDATE "OutboxEvent" SET state = 'PENDING' WHERE type = $1`, [SLA_INCIDENT.type]);
+    await Promise.all([a.app.outbox.relay(), b.app.outbox.relay()]);
+    await a.app.jobs.enqueueByName('tickets.incident-ticket', { action: 'OPENED', incident: { ...incident, slaGroupId }, raisedAt: new Date(), eventId: '999999' });
 
     clock.advance(30_000);
     expect((await post('OPERATIONAL')).status).toBe(200);
