@@ -11,6 +11,7 @@ import { systemClock, type Clock } from './infra/clock.js';
 import { createEventBus, type EventBusHandle } from './infra/events.js';
 import { JobRegistry } from './infra/jobs.js';
 import { createLogger, type Logger } from './infra/logger.js';
+import { createOutbox, type Outbox } from './infra/outbox.js';
 import { createDatabase, type DatabaseHandle } from './infra/prisma.js';
 import { closeRedis, createRedis } from './infra/redis.js';
 import { buildOpsSchema } from './graphql/schema.js';
@@ -73,6 +74,8 @@ export interface App {
   readonly db: DatabaseHandle;
   readonly events: EventBusHandle;
   readonly jobs: JobRegistry;
+  /** Events other modules act on, written with the change and relayed (infra/outbox.ts). */
+  readonly outbox: Outbox;
   readonly schema: GraphQLSchema;
   readonly auth: ModuleDeps['auth'];
   readonly licenses: ModuleDeps['licenses'];
@@ -98,6 +101,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
   const events = createEventBus({ publisher: redis, subscriber: blockingRedis('events'), prefix: config.REDIS_PREFIX, clock, logger });
   const jobs = new JobRegistry({ connection: redis, workerConnection: blockingRedis, prefix: `${config.REDIS_PREFIX}:bull`, logger });
+  // The relay enqueues and publishes on the command connection: while it is down passes are skipped,
+  // and when it is back the rows written meanwhile go out at once, not at the next tick.
+  const outbox = createOutbox({ pool: db.pool, events, jobs, logger, ready: () => redis.status === 'ready' });
+  redis.on('ready', () => outbox.nudge());
 
   const prisma = db.prisma;
   const security = createSecurityLog({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, logger });
@@ -129,6 +136,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     db: prisma,
     clock,
     events,
+    outbox,
     logger,
     keys: parsePublicKeys(config.LICENSE_PUBLIC_KEY),
     audit,
@@ -143,9 +151,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (!instance) throw new Error(`module ${module.name} must come before the modules that use it in the module list`);
     return instance.services as S;
   };
-  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, events, jobs, clock, logger, security, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf };
+  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, events, outbox, jobs, clock, logger, security, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf };
   for (const m of moduleList) built.set(m.name, m.create(deps));
-  jobs.register([...built.values()].flatMap((m) => m.jobs ?? []));
+  jobs.register([...outbox.jobs, ...[...built.values()].flatMap((m) => m.jobs ?? [])]);
   const routes = [...built.values()].flatMap((m) => m.routes ?? []);
   const loaders = createLoaderRegistry([...built.values()].flatMap((m) => m.loaders ?? []));
   const schema = await buildOpsSchema(moduleList, { services: new Map([...built].map(([name, m]) => [name, m.services])), events });
@@ -230,6 +238,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     db,
     events,
     jobs,
+    outbox,
     schema,
     auth: deps.auth,
     licenses,
@@ -238,6 +247,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       let url: string | undefined;
       if (role === 'worker' || role === 'all') jobs.assertRunnable();
       licenses.start();
+      // Every consumer registered itself while its module was built: the relay may run from now on.
+      outbox.start();
       for (const m of built.values()) await m.onStart?.();
       if (role === 'api' || role === 'all') url = await startApi();
       if (role === 'worker' || role === 'all') await jobs.startWorkers();
@@ -252,6 +263,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           Promise.all([drainHttp(deadline - 1_000), graphql?.closeWebSockets() ?? 0]).then(async (r) => (await graphql?.stop(), r)),
           jobs.close(Math.max(1_000, deadline - Date.now() - 1_000)),
         ]);
+        // After the last request that could nudge it; rows it did not take stay for the next process.
+        await outbox.stop();
         await events.close();
         await Promise.all([closeRedis(redis), ...blocking.map(closeRedis), db.close()]);
         return { ms: Date.now() - started, inFlightRequests: http.inFlight, requestsCut: http.cut, webSockets, workers: workers.workers, jobsCut: workers.forced };

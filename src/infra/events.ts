@@ -22,6 +22,10 @@ import type { Logger } from './logger.js';
  * falls behind (a slow WebSocket client, a burst of thousands of status changes arriving in one
  * read from Redis) loses its oldest events, logged, instead of holding memory without bound or
  * failing the process.
+ *
+ * The bus is live fan-out only: an event published while Redis is away is lost. Events that other
+ * modules must act on are written to the outbox (infra/outbox.ts) in the change's transaction; its
+ * relay publishes them here (with `send`) once their consumers' jobs are enqueued.
  */
 export interface EventDefinition<T extends string = string, S extends z.ZodType = z.ZodType> {
   readonly type: T;
@@ -60,6 +64,11 @@ export interface OpsEvent<T = unknown> {
 export interface EventBus {
   /** Validates and sends, after the change committed; logs instead of throwing. */
   publish<D extends EventDefinition>(def: D, payloads: EventInput<D> | readonly EventInput<D>[]): Promise<void>;
+  /**
+   * Validates and sends one event, rejecting when it is invalid or Redis does not take it: for the
+   * outbox relay (infra/outbox.ts), which keeps the event and tries again.
+   */
+  send<D extends EventDefinition>(def: D, payload: EventInput<D>): Promise<void>;
   /** Events of the given definitions (all when absent or empty), from every instance. */
   subscribe(defs?: readonly EventDefinition[]): AsyncIterable<OpsEvent>;
   /**
@@ -113,6 +122,14 @@ export function createEventBus(deps: {
       deps.subscriber.off('message', onMessage);
       for (const finish of [...finishers]) finish();
       if (deps.subscriber.status === 'ready') await deps.subscriber.unsubscribe(channel).catch(() => undefined);
+    },
+    async send(def, payload) {
+      const checked = def.schema.safeParse(payload);
+      if (!checked.success) {
+        const issue = checked.error.issues[0]!;
+        throw new Error(`refused to send an invalid ${def.type} event: ${issue.path.join('.') || '(payload)'}: ${issue.message}`);
+      }
+      await deps.publisher.publish(channel, JSON.stringify({ type: def.type, payload, timestamp: deps.clock.now().toISOString() }));
     },
     async publish(def, payloads) {
       const list = (Array.isArray(payloads) ? payloads : [payloads]) as unknown[];

@@ -13,6 +13,7 @@ import type { Clock } from '../infra/clock.js';
 import type { EventBus } from '../infra/events.js';
 import type { AnyJob, JobRegistry } from '../infra/jobs.js';
 import type { Logger } from '../infra/logger.js';
+import type { Outbox } from '../infra/outbox.js';
 import type { Database } from '../infra/prisma.js';
 
 /** What the composition root hands to every module factory; services pick the parts they use. */
@@ -21,7 +22,13 @@ export interface ModuleDeps {
   db: Database;
   pool: pg.Pool;
   redis: Redis;
+  /** Live fan-out to subscribers and listeners: lost while Redis is away. */
   events: EventBus;
+  /**
+   * Events other modules act on: `add` them inside the change's transaction (the relay publishes
+   * them to `events` too), and declare the jobs they start with `on` (see infra/outbox.ts).
+   */
+  outbox: Pick<Outbox, 'add' | 'nudge' | 'on'>;
   jobs: Pick<JobRegistry, 'enqueue'>;
   clock: Clock;
   logger: Logger;

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
+import type { Outbox } from '../../infra/outbox.js';
 import type { Database } from '../../infra/prisma.js';
 import { AppError } from '../../lib/errors.js';
 import { systemActor, type AuditActor } from '../../auth/actor.js';
@@ -99,6 +100,8 @@ export function createLicenseService(deps: {
   db: Database;
   clock: Clock;
   events: EventBus;
+  /** license:updated goes through the outbox, written with the change: every instance must drop its cached copy. */
+  outbox: Pick<Outbox, 'add' | 'nudge'>;
   logger: Logger;
   /** The keys of `LICENSE_PUBLIC_KEY`; those set with setLicensePublicKey are read from the database. */
   keys: readonly LicensePublicKey[];
@@ -149,7 +152,8 @@ export function createLicenseService(deps: {
     return !!l && l.plugins.includes(plugin) && l.expiresAt.getTime() > clock.now().getTime();
   }
 
-  const publish = (event: LicenseUpdatedEvent) => deps.events.publish(LICENSE_UPDATED, event);
+  /** Inside the transaction of the change; the relay publishes it (to every instance's cache and to subscribers). */
+  const announce = (tx: Parameters<Outbox['add']>[0], event: LicenseUpdatedEvent) => deps.outbox.add(tx, LICENSE_UPDATED, event);
 
   /** The keys set at run time; a row that no longer parses is logged and ignored, never fatal. */
   async function runtimeKeys(): Promise<LicensePublicKey[]> {
@@ -249,7 +253,7 @@ export function createLicenseService(deps: {
     async activate(licenseKey: string, via: 'rest' | 'graphql' | 'cli', actor: AuditActor): Promise<ActivationAnswer & { license: LicenseView }> {
       const now = clock.now();
       const { claims, kid } = await verify(licenseKey.trim(), now);
-      const row = await db.$transaction(async (tx) => {
+      const license = await db.$transaction(async (tx) => {
         const created = await tx.license.create({
           data: {
             customer: claims.customer,
@@ -267,13 +271,14 @@ export function createLicenseService(deps: {
           },
         });
         const { customer, plugins, issuedAt, expiresAt, notBefore, maxServices, keyHash } = created;
+        const activated = view({ ...created, plugins: claims.plugins }, now);
+        await announce(tx, { action: 'ACTIVATED', message: `License activated for ${activated.customer}`, license: activated });
         await deps.audit.record(tx, actor, { action: 'license.activate', resourceType: 'license', resourceId: created.id, after: { customer, plugins, issuedAt, expiresAt, notBefore, maxServices, kid, keyHash, via } });
-        return created;
+        return activated;
       });
       cache = undefined;
-      const license = view({ ...row, plugins: claims.plugins }, now);
+      deps.outbox.nudge();
       deps.logger.info({ customer: license.customer, plugins: license.plugins, expiresAt: license.expiresAt, via }, 'license activated');
-      await publish({ action: 'ACTIVATED', message: `License activated for ${license.customer}`, license });
       return { success: true, message: 'License activated', customer: license.customer, plugins: license.plugins, license };
     },
 
@@ -319,7 +324,8 @@ export function createLicenseService(deps: {
 
     /**
      * The expiry job: announces the warning window and the expiry of the active license, each once
-     * (only the statement that sets the marker publishes), so any number of workers may run it.
+     * (only the statement that sets the marker writes the notice, in its transaction), so any number
+     * of workers may run it, and a notice is not lost to a Redis outage.
      */
     async checkExpiry(): Promise<LicenseAction | null> {
       const l = await read();
@@ -329,20 +335,27 @@ export function createLicenseService(deps: {
       if (status === 'EXPIRED' && !l.expiredAt) {
         const count = await db.$transaction(async (tx) => {
           const { count: n } = await tx.license.updateMany({ where: { id: l.id, expiredAt: null }, data: { expiredAt: now } });
+          if (!n) return 0;
+          await announce(tx, { action: 'EXPIRED', message: `The license of ${l.customer} expired at ${l.expiresAt.toISOString()}; its plugins are off`, license: view(l, now) });
           // Its plugins turned off: a change of what the deployment may do, made by Opsgraph itself.
-          if (n) await deps.audit.record(tx, systemActor('licenses.check-expiry'), { action: 'license.expire', resourceType: 'license', resourceId: l.id, before: { expiredAt: null }, after: { expiredAt: now } });
+          await deps.audit.record(tx, systemActor('licenses.check-expiry'), { action: 'license.expire', resourceType: 'license', resourceId: l.id, before: { expiredAt: null }, after: { expiredAt: now } });
           return n;
         });
         if (!count) return null;
         cache = undefined;
-        await publish({ action: 'EXPIRED', message: `The license of ${l.customer} expired at ${l.expiresAt.toISOString()}; its plugins are off`, license: view(l, now) });
+        deps.outbox.nudge();
         return 'EXPIRED';
       }
       if (status === 'EXPIRING' && !l.expiryWarnedAt) {
-        const { count } = await db.license.updateMany({ where: { id: l.id, expiryWarnedAt: null }, data: { expiryWarnedAt: now } });
+        const count = await db.$transaction(async (tx) => {
+          const { count: n } = await tx.license.updateMany({ where: { id: l.id, expiryWarnedAt: null }, data: { expiryWarnedAt: now } });
+          if (!n) return 0;
+          const days = Math.ceil((l.expiresAt.getTime() - now.getTime()) / DAY_MS);
+          await announce(tx, { action: 'EXPIRING', message: `The license of ${l.customer} expires in ${days} day(s), at ${l.expiresAt.toISOString()}`, license: view(l, now) });
+          return n;
+        });
         if (!count) return null;
-        const days = Math.ceil((l.expiresAt.getTime() - now.getTime()) / DAY_MS);
-        await publish({ action: 'EXPIRING', message: `The license of ${l.customer} expires in ${days} day(s), at ${l.expiresAt.toISOString()}`, license: view(l, now) });
+        deps.outbox.nudge();
         return 'EXPIRING';
       }
       return null;

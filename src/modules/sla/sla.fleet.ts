@@ -291,6 +291,11 @@ export function createFleetService(deps: {
       return (await db.incident.count({ where: { id } })) > 0;
     },
 
+    /** Whether the incident is open now; false once it closed, and for one a late report revised away. */
+    async incidentIsOpen(id: string): Promise<boolean> {
+      return (await db.incident.count({ where: { id, endedAt: null } })) > 0;
+    },
+
     /** The service an incident is about and its group, as a ticket names them. */
     async incidentSubject(incident: { serviceId: string; slaGroupId: string | null }): Promise<{
       service: { id: string; name: string; nodeId: string } | null;
@@ -363,6 +368,8 @@ export function createFleetService(deps: {
      * Marks services whose newest report is older than the stale limit UNKNOWN,
      * with the history row at the exact instant they went stale. Skips nodes
      * whose report is being applied right now; they are taken at the next sweep.
+     * Incidents are not touched (UNKNOWN neither opens nor closes one), so nothing goes to the
+     * outbox: the status changes are for live subscribers only.
      */
     async sweepStale(): Promise<number> {
       const now = clock.now();

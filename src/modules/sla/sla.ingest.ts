@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
+import type { Outbox } from '../../infra/outbox.js';
 import { inTransaction, type Sql } from '../../infra/sql.js';
 import { AppError } from '../../lib/errors.js';
 import { availability, bucketStart } from '../../lib/sla.js';
@@ -51,7 +52,16 @@ type UpsertRow = ServiceRow & { prev_status: ServiceStatus | null; prev_reported
  * replayed or tied report recomputes the history of its services from the kept
  * reports from its instant on, so the result is the same as in-order delivery.
  */
-export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger; audit: AuditRecorder; staleMs: number; licenses: Pick<LicenseGuard, 'maxServices'> }) {
+export function createStatusIngest(deps: {
+  pool: pg.Pool;
+  clock: Clock;
+  events: EventBus;
+  outbox: Pick<Outbox, 'add' | 'nudge'>;
+  logger: Logger;
+  audit: AuditRecorder;
+  staleMs: number;
+  licenses: Pick<LicenseGuard, 'maxServices'>;
+}) {
   const { staleMs } = deps;
 
   /**
@@ -341,6 +351,9 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
           ...(await followIncidents(db, moves)),
           ...(await syncIncidents(db, late.map((r) => ({ id: r.id, slaGroupId: r.slaGroupId })), new Date(t.getTime() - 1))),
         ];
+        // Other modules act on incidents (the automatic ticket): the events are written with them, in
+        // this transaction, and the outbox relay delivers them, to those modules and to subscribers.
+        await deps.outbox.add(db, SLA_INCIDENT, incidentEvents);
         // A report in a closed day changes that day's numbers, even one that adds no change point
         // (it moves the instant its service goes stale): its rollups are recomputed from that day.
         const today = bucketStart(now.getTime(), 'DAY');
@@ -354,8 +367,10 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
       });
       // After commit, so a subscriber never hears of a change that was rolled back; and the report
       // is stored whatever happens to Redis, so the agent must not be told to send it again.
+      // Status changes are for live subscribers only; incidents went into the outbox, whose relay
+      // publishes them (publishing them here too would make subscribers hear them twice).
       await deps.events.publish(STATUS_CHANGED, events);
-      await deps.events.publish(SLA_INCIDENT, incidentEvents);
+      if (incidentEvents.length) deps.outbox.nudge();
       if (refused.length) {
         deps.logger.warn({ nodeId: report.nodeId, refused: refused.length, maxServices }, 'new services refused: the license limit is reached');
         return { processed: report.services.length, changed: events.length, refused, maxServices: maxServices! };

@@ -15,10 +15,10 @@ import type { LicenseGuard } from '../licenses/licenses.service.js';
 export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine; rollups: Rollups; licenses: LicenseGuard }>({
   name: 'sla',
   resolvers: [SlaResolver, ServiceLinks, SlaGroupLinks, IncidentLinks],
-  create({ db, pool, clock, events, config, logger, audit, licenses }) {
+  create({ db, pool, clock, events, outbox, config, logger, audit, licenses }) {
     const staleMs = config.STALE_AFTER_SECONDS * 1_000;
     const fleet = createFleetService({ db, pool, clock, events, logger, audit, staleMs, licenses });
-    const ingest = createStatusIngest({ pool, clock, events, logger, audit, staleMs, licenses });
+    const ingest = createStatusIngest({ pool, clock, events, outbox, logger, audit, staleMs, licenses });
     // After the replay window, staleness and a sweep, a day's history is final.
     const frozenMs = config.REPORT_REPLAY_HOURS * 3_600_000 + staleMs + config.FLEET_SWEEP_SECONDS * 1_000 + 60_000;
     const engine = createSlaEngine({ db, pool, clock, staleMs, frozenMs });

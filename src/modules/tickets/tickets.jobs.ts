@@ -4,11 +4,13 @@ import type { TicketsService } from './tickets.service.js';
 
 const instant = z.union([z.string(), z.date()]);
 
-/** sla:incident, as the automatic-ticket job receives it, with the instant the event was raised. */
+/** sla:incident, as the automatic-ticket job receives it from the outbox: which row it came from and when that was written. */
 export const incidentNotice = z.object({
   action: z.enum(['OPENED', 'CLOSED']),
   incident: z.object({ id: z.uuid(), serviceId: z.uuid(), slaGroupId: z.uuid().nullable(), startedAt: instant, endedAt: instant.nullable() }),
   raisedAt: z.coerce.date(),
+  // The outbox row; absent only on jobs enqueued by a version before the outbox.
+  eventId: z.string().regex(/^\d+$/).optional(),
 });
 
 export function ticketJobs(tickets: Pick<TicketsService, 'onIncident'>) {
@@ -17,9 +19,9 @@ export function ticketJobs(tickets: Pick<TicketsService, 'onIncident'>) {
       name: 'tickets.incident-ticket',
       queue: 'tickets',
       payload: incidentNotice,
-      // The same id from every instance that heard the event: one job per event, and a later close
-      // or re-open of the same incident (another event, another instant) is a job of its own.
-      jobId: (n) => `incident-ticket-${n.incident.id}-${n.action}-${n.raisedAt.getTime()}`,
+      // One job per outbox row: a row relayed again (a relay that died before marking it done)
+      // enqueues nothing new, and a later close or re-open of the same incident is a row, and a job, of its own.
+      jobId: (n) => `incident-ticket-${n.incident.id}-${n.action}-${n.eventId ?? n.raisedAt.getTime()}`,
       handler: (notice) => tickets.onIncident(notice),
     }),
   };

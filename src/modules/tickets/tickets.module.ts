@@ -9,32 +9,24 @@ import { createTicketsService, type TicketsService } from './tickets.service.js'
 
 /**
  * Tickets (plugin ticketing), and the automatic ticket of an incident in a critical SLA group:
- * every instance that hears sla:incident on the bus enqueues one job per incident and action with
- * a deterministic jobId, so the ticket is written once, by a worker, however many instances heard it.
+ * sla:incident is written to the outbox with the incident, and the outbox relay enqueues
+ * `tickets.incident-ticket` for each such event (its jobId follows from the outbox row), so the
+ * ticket is written once, by a worker, even when the incident opened while Redis was away.
  */
 export const ticketsModule = defineModule<{ tickets: TicketsService; licenses: LicenseGuard }>({
   name: 'tickets',
   resolvers: [TicketsResolver, TicketLinks, TicketCommentLinks],
-  create({ db, clock, events, logger, licenses, audit, jobs, config, servicesOf }) {
+  create({ db, clock, events, outbox, logger, licenses, audit, config, servicesOf }) {
     const { fleet } = servicesOf(slaModule);
     const tickets = createTicketsService({ db, clock, events, logger, licenses, audit, fleet, autoIncidentTickets: config.AUTO_INCIDENT_TICKETS });
     const defs = ticketJobs(tickets);
-    let listener: { stop(): Promise<void> } | undefined;
+    // The relay of whichever process takes the row enqueues the job: set AUTO_INCIDENT_TICKETS alike everywhere.
+    if (config.AUTO_INCIDENT_TICKETS) {
+      outbox.on(SLA_INCIDENT, defs.incidentTicket, ({ action, incident }, row) => ({ action, incident, raisedAt: row.createdAt, eventId: row.id }));
+    }
     return {
       services: { tickets, licenses },
       jobs: Object.values(defs),
-      async onStart() {
-        if (!config.AUTO_INCIDENT_TICKETS) return;
-        listener = events.listen([SLA_INCIDENT], async (event) => {
-          const { action, incident } = event.payload;
-          await jobs
-            .enqueue(defs.incidentTicket, { action, incident, raisedAt: event.timestamp })
-            .catch((err: unknown) => logger.warn({ err: (err as Error).message, incidentId: incident.id }, 'could not enqueue the incident ticket job'));
-        });
-      },
-      async onStop() {
-        await listener?.stop();
-      },
     };
   },
 });

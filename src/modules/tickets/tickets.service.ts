@@ -111,7 +111,7 @@ export function createTicketsService(deps: {
   licenses: LicenseGuard;
   audit: AuditRecorder;
   /** The SLA module, asked about the services and incidents that tickets link to. */
-  fleet: Pick<FleetService, 'serviceExists' | 'incidentExists' | 'incidentSubject'>;
+  fleet: Pick<FleetService, 'serviceExists' | 'incidentExists' | 'incidentSubject' | 'incidentIsOpen'>;
   autoIncidentTickets: boolean;
 }) {
   const { db, clock, licenses } = deps;
@@ -264,7 +264,8 @@ export function createTicketsService(deps: {
     /**
      * The automatic ticket of an incident in a `critical` SLA group: opened with the incident,
      * closed with it. Keyed by the incident (a unique column), so any number of instances or
-     * retries make one ticket; a CLOSED notice that arrives first makes the ticket closed at once.
+     * retries make one ticket; a notice handled when its incident has already closed makes the
+     * ticket closed at once.
      */
     async onIncident(notice: IncidentNotice): Promise<'created' | 'closed' | 'reopened' | 'skipped'> {
       if (!deps.autoIncidentTickets || !notice.incident.slaGroupId) return 'skipped';
@@ -273,7 +274,9 @@ export function createTicketsService(deps: {
       const { group, service } = await deps.fleet.incidentSubject(incident);
       if (!group || group.tier !== 'critical') return 'skipped';
       const now = clock.now();
-      const closed = notice.action === 'CLOSED';
+      // The notice says which incident; what to do follows from that incident as it is now, so
+      // notices handled out of order (a job retried after a later one ran) end where in-order ones would.
+      const closed = !(await deps.fleet.incidentIsOpen(incident.id));
       const startedAt = new Date(incident.startedAt);
       const actor = systemActor('tickets.incident');
       const created = await db.$transaction(async (tx) => {
