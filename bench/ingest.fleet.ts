@@ -21,7 +21,7 @@ export interface StatusReport {
   operatorVersion: string;
   observedAt: string;
   services: ServiceReport[];
-  slaGroups?: { name: string; displayName: string; tier: string }[];
+  slaGroups?: { name: string; displayName?: string; tier?: string }[];
 }
 
 interface AgentNode {
@@ -53,6 +53,10 @@ export class Fleet {
   ) {
     const start = 0;
     for (let index = 0; index < nodes; index++) this.idle.push({ index, at: start, services: this.freshServices() });
+  }
+
+  private get groupNames(): string[] {
+    return Array.from({ length: this.options.groups ?? 0 }, (_, g) => `${this.prefix}-group-${g}`);
   }
 
   nodeId(index: number): string {
@@ -92,7 +96,9 @@ export class Fleet {
       s.status = s.status === 'OPERATIONAL' ? STATUSES[1 + Math.floor(Math.random() * 3)]! : 'OPERATIONAL';
       s.readyReplicas = readyFor(s.status, s.replicas);
     }
-    return { nodeId: this.nodeId(node.index), operatorVersion: '1.4.2', observedAt: new Date(node.at).toISOString(), services: node.services };
+    // As an agent does, each report declares the groups its services name (a service may only name a defined group).
+    const slaGroups = this.groupNames.map((name) => ({ name }));
+    return { nodeId: this.nodeId(node.index), operatorVersion: '1.4.2', observedAt: new Date(node.at).toISOString(), services: node.services, ...(slaGroups.length ? { slaGroups } : {}) };
   }
 }
 
