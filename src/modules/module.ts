@@ -14,13 +14,17 @@ import type { EventBus } from '../infra/events.js';
 import type { AnyJob, JobRegistry } from '../infra/jobs.js';
 import type { Logger } from '../infra/logger.js';
 import type { Database } from '../infra/prisma.js';
+import type { RedisFallbacks } from '../infra/redis-fallbacks.js';
 
 /** What the composition root hands to every module factory; services pick the parts they use. */
 export interface ModuleDeps {
   config: Config;
   db: Database;
   pool: pg.Pool;
+  /** The command connection: every command gives up after REDIS_COMMAND_TIMEOUT_MS. */
   redis: Redis;
+  /** For uses of Redis a request can do without: skipped while it does not answer, counted (see infra/redis-fallbacks.ts). */
+  redisFallbacks: RedisFallbacks;
   events: EventBus;
   jobs: Pick<JobRegistry, 'enqueue'>;
   clock: Clock;

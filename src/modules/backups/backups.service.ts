@@ -6,6 +6,7 @@ import type { AuditRecorder } from '../../infra/audit-recorder.js';
 import type { Clock } from '../../infra/clock.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
+import type { RedisFallbacks } from '../../infra/redis-fallbacks.js';
 import { inTransaction, sqlOf } from '../../infra/sql.js';
 import { AppError } from '../../lib/errors.js';
 import { SLA_ALERT, type SlaAlertEvent } from '../sla/sla.events.js';
@@ -33,7 +34,7 @@ export interface BackupReportAnswer {
  * namespace), each service's freshness, and the backup alert when a service's backups become
  * overdue or current again. The backup columns live on the service row the SLA module owns.
  */
-export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix: string; clock: Clock; events: EventBus; logger: Logger; audit: AuditRecorder }) {
+export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix: string; clock: Clock; events: EventBus; logger: Logger; audit: AuditRecorder; fallbacks: RedisFallbacks }) {
   const { clock } = deps;
   const sql = sqlOf(deps.pool);
 
@@ -54,24 +55,27 @@ export function createBackupsService(deps: { pool: pg.Pool; redis: Redis; prefix
 
   /**
    * The first delivery of a body within a minute claims it (SET NX); a duplicate gets the first
-   * one's answer, waiting briefly while it is being recorded. Without Redis, reports are still
-   * recorded (a `reportId` keeps them idempotent in the database); only body dedupe is lost.
+   * one's answer, waiting briefly while it is being recorded. Without Redis (down, or no answer
+   * within REDIS_COMMAND_TIMEOUT_MS), reports are still recorded (a `reportId` keeps them
+   * idempotent in the database); only body dedupe is lost.
    */
   async function claimDelivery(key: string): Promise<{ claimed: boolean; answer?: BackupReportAnswer }> {
-    try {
-      if ((await deps.redis.set(key, PENDING, 'EX', 60, 'NX')) === 'OK') return { claimed: true };
-      for (let i = 0; i < 40; i++) {
-        const seen = await deps.redis.get(key);
-        if (seen === null) return { claimed: false };
-        if (seen !== PENDING) return { claimed: false, answer: JSON.parse(seen) as BackupReportAnswer };
-        await new Promise((r) => setTimeout(r, 50));
+    // Each command on its own: the wait for a first delivery's answer is longer than one command may take.
+    const claimed = await deps.fallbacks.attempt('backupDedupe', async () => (await deps.redis.set(key, PENDING, 'EX', 60, 'NX')) === 'OK', () => null);
+    if (claimed !== false) return { claimed: claimed === true };
+    for (let i = 0; i < 40; i++) {
+      const seen = await deps.fallbacks.attempt('backupDedupe', () => deps.redis.get(key), () => undefined);
+      if (seen === undefined || seen === null) return { claimed: false };
+      if (seen !== PENDING) {
+        try {
+          return { claimed: false, answer: JSON.parse(seen) as BackupReportAnswer };
+        } catch {
+          return { claimed: false };
+        }
       }
-      throw new AppError('CONFLICT', 'the same backup report is still being recorded; retry shortly', { field: 'body' });
-    } catch (err) {
-      if (err instanceof AppError) throw err;
-      deps.logger.warn({ err: (err as Error).message }, 'backup report dedupe unavailable; recording without it');
-      return { claimed: false };
+      await new Promise((r) => setTimeout(r, 50));
     }
+    throw new AppError('CONFLICT', 'the same backup report is still being recorded; retry shortly', { field: 'body' });
   }
 
   const qualifiedName = (s: { nodeId: string; name: string }) => `${s.nodeId}/${s.name}`;

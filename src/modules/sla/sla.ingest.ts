@@ -353,9 +353,9 @@ export function createStatusIngest(deps: { pool: pg.Pool; clock: Clock; events: 
         await deps.audit.record(db, actor, groupChanges);
       });
       // After commit, so a subscriber never hears of a change that was rolled back; and the report
-      // is stored whatever happens to Redis, so the agent must not be told to send it again.
-      await deps.events.publish(STATUS_CHANGED, events);
-      await deps.events.publish(SLA_INCIDENT, incidentEvents);
+      // is stored whatever happens to Redis, so the agent must not be told to send it again. Both at
+      // once (they still leave in this order): a Redis that does not answer costs one command timeout.
+      await Promise.all([deps.events.publish(STATUS_CHANGED, events), deps.events.publish(SLA_INCIDENT, incidentEvents)]);
       if (refused.length) {
         deps.logger.warn({ nodeId: report.nodeId, refused: refused.length, maxServices }, 'new services refused: the license limit is reached');
         return { processed: report.services.length, changed: events.length, refused, maxServices: maxServices! };
