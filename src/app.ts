@@ -14,6 +14,7 @@ import { createLogger, type Logger } from './infra/logger.js';
 import { createOutbox, type Outbox } from './infra/outbox.js';
 import { createDatabase, type DatabaseHandle } from './infra/prisma.js';
 import { closeRedis, createRedis } from './infra/redis.js';
+import { createRedisFallbacks } from './infra/redis-fallbacks.js';
 import { buildOpsSchema } from './graphql/schema.js';
 import { createGraphQLServer, GRAPHQL_PATH, type GraphQLServer } from './graphql/server.js';
 import { createLoaderRegistry } from './graphql/loaders.js';
@@ -92,14 +93,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config);
   const clock = options.clock ?? systemClock;
   const db = createDatabase(config, logger);
-  const redis = createRedis(config.REDIS_URL, 'command', logger, `${config.REDIS_PREFIX}:command`);
+  // Every command of a request gives up after REDIS_COMMAND_TIMEOUT_MS; the blocking connections have no timeout.
+  const redis = createRedis(config.REDIS_URL, 'command', logger, `${config.REDIS_PREFIX}:command`, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
+  const redisFallbacks = createRedisFallbacks(logger, { timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   const blocking: Redis[] = [];
   const blockingRedis = (name: string) => {
     const r = createRedis(config.REDIS_URL, 'blocking', logger, `${config.REDIS_PREFIX}:${name}`);
     blocking.push(r);
     return r;
   };
-  const events = createEventBus({ publisher: redis, subscriber: blockingRedis('events'), prefix: config.REDIS_PREFIX, clock, logger });
+  const events = createEventBus({ publisher: redis, subscriber: blockingRedis('events'), prefix: config.REDIS_PREFIX, clock, logger, fallbacks: redisFallbacks });
   const jobs = new JobRegistry({ connection: redis, workerConnection: blockingRedis, prefix: `${config.REDIS_PREFIX}:bull`, logger });
   // The relay enqueues and publishes on the command connection: while it is down passes are skipped,
   // and when it is back the rows written meanwhile go out at once, not at the next tick.
@@ -107,10 +110,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   redis.on('ready', () => outbox.nudge());
 
   const prisma = db.prisma;
-  const security = createSecurityLog({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, logger });
+  const security = createSecurityLog({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, logger, fallbacks: redisFallbacks });
   // Written by every module that changes something, so built here like the security log.
   const audit = createAuditRecorder({ clock });
-  const limiter = createRateLimiter({ redis, prefix: config.REDIS_PREFIX, clock, logger });
+  const limiter = createRateLimiter({ redis, prefix: config.REDIS_PREFIX, clock, fallbacks: redisFallbacks });
   const jwtSecret = await resolveJwtSecret(config, prisma);
   const tokens = createAccessTokens({
     secret: jwtSecret,
@@ -127,8 +130,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ttlSeconds: config.ADMIN_SESSION_TTL_SECONDS,
     clock,
   });
-  const apiKeys = createApiKeys({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, logger, security, audit });
-  const sessions = createSessions({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, tokens, adminTokens, security, audit, limiter, config });
+  const apiKeys = createApiKeys({ db: prisma, redis, prefix: config.REDIS_PREFIX, clock, logger, security, audit, fallbacks: redisFallbacks });
+  const sessions = createSessions({ db: prisma, redis, fallbacks: redisFallbacks, prefix: config.REDIS_PREFIX, clock, logger, tokens, adminTokens, security, audit, limiter, config });
   const authenticator = createAuthenticator({ db: prisma, tokens, apiKeys });
   const guard: GuardDeps = { authenticator, limiter, security, config };
   // Cross-cutting like security: every gated module asks it, so it is built here, once.
@@ -151,7 +154,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (!instance) throw new Error(`module ${module.name} must come before the modules that use it in the module list`);
     return instance.services as S;
   };
-  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, events, outbox, jobs, clock, logger, security, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf };
+  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, redisFallbacks, events, outbox, jobs, clock, logger, security, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf };
   for (const m of moduleList) built.set(m.name, m.create(deps));
   jobs.register([...outbox.jobs, ...[...built.values()].flatMap((m) => m.jobs ?? [])]);
   const routes = [...built.values()].flatMap((m) => m.routes ?? []);

@@ -27,6 +27,11 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only')
     .default('opsgraph'),
+  /**
+   * How long a request waits for one Redis command before going on without it (or answering 503):
+   * a Redis that stops answering without closing its sockets must not stall the API.
+   */
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT: z
     .string()

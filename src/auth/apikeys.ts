@@ -8,6 +8,7 @@ import { clientKey } from '../lib/ip.js';
 import type { AuditActor } from './actor.js';
 import type { AuditRecorder } from '../infra/audit-recorder.js';
 import type { SecurityLog } from '../infra/security-log.js';
+import { createLocalOnce, type RedisFallbacks } from '../infra/redis-fallbacks.js';
 import { API_KEY_SCOPES } from './guards.js';
 import type { Principal } from './roles.js';
 import { apiKeyMatches, newApiKey, parseApiKey } from './tokens.js';
@@ -35,8 +36,9 @@ const VERIFIED_TTL_MS = 5_000;
 type KeyRow = { id: string; name: string; nodeId: string | null; scopes: string[]; secretHash: string; revokedAt: Date | null };
 
 /** API keys for agents and backup jobs; the secret exists only in the answer to `create`. */
-export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string; clock: Clock; logger: Logger; security: SecurityLog; audit: AuditRecorder }) {
+export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string; clock: Clock; logger: Logger; security: SecurityLog; audit: AuditRecorder; fallbacks: RedisFallbacks }) {
   const verified = new Map<string, { row: KeyRow; until: number }>();
+  const touchedHere = createLocalOnce(60_000);
 
   async function lookup(prefix: string): Promise<KeyRow | null> {
     const hit = verified.get(prefix);
@@ -50,10 +52,16 @@ export function createApiKeys(deps: { db: Database; redis: Redis; prefix: string
     return row;
   }
 
-  /** `lastUsedAt` moves at most once a minute per key, so verifying a key is a read, not a write. */
+  /**
+   * `lastUsedAt` moves at most once a minute per key, so verifying a key is a read, not a write.
+   * The minute is kept in Redis, across instances; this process remembers its own, so most requests
+   * do not ask Redis at all. Not awaited by the request. While Redis does not answer, the process's
+   * own minute decides: the column still moves, at most once a minute per instance.
+   */
   async function touch(id: string): Promise<void> {
+    if (!touchedHere.first(id)) return;
     try {
-      const first = await deps.redis.set(`${deps.prefix}:apikey:used:${id}`, '1', 'EX', 60, 'NX');
+      const first = await deps.fallbacks.attempt('apiKeyUse', async () => (await deps.redis.set(`${deps.prefix}:apikey:used:${id}`, '1', 'EX', 60, 'NX')) === 'OK', () => true);
       if (first) await deps.db.apiKey.update({ where: { id }, data: { lastUsedAt: deps.clock.now() } });
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message }, 'could not record API key use');

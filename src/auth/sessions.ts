@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Clock } from '../infra/clock.js';
+import type { Logger } from '../infra/logger.js';
+import type { RedisFallbacks } from '../infra/redis-fallbacks.js';
 import type { Database } from '../infra/prisma.js';
 import type { RateLimiter } from '../infra/ratelimit.js';
 import { AppError } from '../lib/errors.js';
@@ -73,6 +75,8 @@ export interface AdminSession {
 export function createSessions(deps: {
   db: Database;
   redis: Redis;
+  fallbacks: RedisFallbacks;
+  logger: Logger;
   prefix: string;
   clock: Clock;
   tokens: AccessTokens;
@@ -149,7 +153,11 @@ export function createSessions(deps: {
     }
     const email = normalizeEmail(emailInput);
     const k = keys(email, ip);
-    const lockTtl = await deps.redis.ttl(k.lock);
+    // The lockout is what stops password guessing, and the rate limit above lets everything through
+    // while Redis is away; so without an answer from Redis (down, or no answer within
+    // REDIS_COMMAND_TIMEOUT_MS) no password is checked: the request fails closed, 503 naming redis,
+    // at once while Redis is known not to answer.
+    const lockTtl = await deps.fallbacks.required(() => deps.redis.ttl(k.lock));
     if (lockTtl > 0) {
       throw new AppError('RATE_LIMITED', 'too many failed logins for this account from this address; try again later', { retryAfter: lockTtl });
     }
@@ -159,7 +167,9 @@ export function createSessions(deps: {
       await registerFailure(email, ip, !user ? 'unknown_email' : !ok ? 'bad_password' : 'disabled', purpose);
       return null;
     }
-    await deps.redis.del(k.failures);
+    // Best effort: the password was right, so a Redis that stops answering now must not refuse the
+    // login; the failure counter expires by itself.
+    await deps.redis.del(k.failures).catch((err: Error) => deps.logger.warn({ err: err.message }, 'could not reset the failed-login counter'));
     return user;
   }
 

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
+import type { RedisFallbacks } from './redis-fallbacks.js';
 
 /**
  * The event bus: every domain event goes through here, so a subscriber on any API
@@ -87,11 +88,14 @@ export interface EventBusHandle extends EventBus {
 const SUBSCRIBER_BUFFER = 10_000;
 
 export function createEventBus(deps: {
+  /** The command connection: a publish gives up after REDIS_COMMAND_TIMEOUT_MS, so a frozen Redis delays a request that long at most. */
   publisher: Redis;
   subscriber: Redis;
   prefix: string;
   clock: Clock;
   logger: Logger;
+  /** Skips publishing while Redis does not answer; counts the events not delivered, logs them at most every 10 s. */
+  fallbacks: RedisFallbacks;
 }): EventBusHandle {
   const channel = `${deps.prefix}:events`;
   const listeners = new Set<(event: OpsEvent) => void>();
@@ -134,19 +138,30 @@ export function createEventBus(deps: {
     async publish(def, payloads) {
       const list = (Array.isArray(payloads) ? payloads : [payloads]) as unknown[];
       const timestamp = deps.clock.now().toISOString();
-      const sent = await Promise.allSettled(
-        list.map(async (payload) => {
-          const checked = def.schema.safeParse(payload);
-          if (!checked.success) {
-            deps.logger.error({ type: def.type, issues: checked.error.issues.slice(0, 5) }, 'refused to publish an invalid event');
-            return;
-          }
+      const messages: string[] = [];
+      for (const payload of list) {
+        const checked = def.schema.safeParse(payload);
+        if (!checked.success) {
+          deps.logger.error({ type: def.type, issues: checked.error.issues.slice(0, 5) }, 'refused to publish an invalid event');
+          continue;
+        }
+        try {
           // JSON carries dates as ISO strings; receivers parse them back with the same schema.
-          await deps.publisher.publish(channel, JSON.stringify({ type: def.type, payload: checked.data, timestamp }));
-        }),
+          messages.push(JSON.stringify({ type: def.type, payload: checked.data, timestamp }));
+        } catch (err) {
+          deps.logger.error({ type: def.type, err: (err as Error).message }, 'refused to publish an unserializable event');
+        }
+      }
+      if (!messages.length) return;
+      // One attempt for the batch, like every use of Redis a request can do without: while Redis
+      // does not answer (down, or frozen: no reply within REDIS_COMMAND_TIMEOUT_MS) events are not
+      // delivered, counted per event, and for a moment not even tried (see infra/redis-fallbacks.ts).
+      await deps.fallbacks.attempt(
+        'eventPublish',
+        async () => void (await Promise.all(messages.map((m) => deps.publisher.publish(channel, m)))),
+        () => undefined,
+        { n: messages.length, context: { type: def.type } },
       );
-      const failed = sent.filter((r) => r.status === 'rejected');
-      if (failed.length) deps.logger.warn({ type: def.type, failed: failed.length, err: String(failed[0]!.reason) }, 'could not publish events');
     },
     listen(defs, handler) {
       const it = bus.subscribe(defs)[Symbol.asyncIterator]();

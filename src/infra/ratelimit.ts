@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from './clock.js';
-import type { Logger } from './logger.js';
+import type { RedisFallbacks } from './redis-fallbacks.js';
 
 /**
  * Fixed one-minute windows counted in Redis, so every instance shares one budget.
@@ -24,11 +24,10 @@ return n`;
 
 type CountingRedis = Redis & { opsgraphRateHit(key: string, ttlMs: string): Promise<number> };
 
-export function createRateLimiter(deps: { redis: Redis; prefix: string; clock: Clock; logger: Logger }) {
+export function createRateLimiter(deps: { redis: Redis; prefix: string; clock: Clock; fallbacks: RedisFallbacks }) {
   // A defined command goes as EVALSHA: the script text crosses the wire once, not on every request.
   if (!('opsgraphRateHit' in deps.redis)) deps.redis.defineCommand('opsgraphRateHit', { numberOfKeys: 1, lua: SCRIPT });
   const redis = deps.redis as CountingRedis;
-  let lastWarned = 0;
   return {
     windowSeconds: WINDOW_SECONDS,
     async hit(bucket: string, key: string, limit: number): Promise<RateDecision> {
@@ -36,17 +35,15 @@ export function createRateLimiter(deps: { redis: Redis; prefix: string; clock: C
       const window = Math.floor(nowMs / 1000 / WINDOW_SECONDS);
       const resetAt = (window + 1) * WINDOW_SECONDS;
       const retryAfter = Math.max(1, Math.ceil(resetAt - nowMs / 1000));
-      let count: number;
-      try {
-        count = Number(await redis.opsgraphRateHit(`${deps.prefix}:rl:${bucket}:${key}:${window}`, String(WINDOW_SECONDS * 1000 + 1000)));
-      } catch (err) {
-        // Redis down: serve rather than refuse everyone; readiness already reports the outage.
-        if (nowMs - lastWarned > 10_000) {
-          lastWarned = nowMs;
-          deps.logger.warn({ err: (err as Error).message }, 'rate limiter unavailable; allowing requests');
-        }
-        return { allowed: true, limit, remaining: limit, resetAt, retryAfter, firstRefusal: false };
-      }
+      const count = await deps.fallbacks.attempt(
+        'rateLimit',
+        async () => Number(await redis.opsgraphRateHit(`${deps.prefix}:rl:${bucket}:${key}:${window}`, String(WINDOW_SECONDS * 1000 + 1000))),
+        () => null,
+      );
+      // Redis down, slow or frozen: serve rather than refuse everyone (fail open), within the command
+      // timeout and, for a second after a failure, without asking. Readiness reports the outage and
+      // counts the requests let through (redis-fallbacks.ts).
+      if (count === null) return { allowed: true, limit, remaining: limit, resetAt, retryAfter, firstRefusal: false };
       return {
         allowed: count <= limit,
         limit,

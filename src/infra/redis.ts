@@ -4,24 +4,27 @@ import type { Logger } from './logger.js';
 /**
  * The Redis connections, shaped after BullMQ's production guide:
  * - `command`: producers and plain commands fail fast while Redis is away (no offline queue),
- *   so an API request answers 503 instead of hanging;
- * - `blocking`: workers and pub/sub subscribers wait out an outage (`maxRetriesPerRequest: null`).
+ *   so an API request answers 503 instead of hanging; and with `commandTimeoutMs`, fail fast
+ *   too while Redis is there but does not answer (a paused process, a black-holed network: the
+ *   socket stays open, so nothing else would ever give up on a command);
+ * - `blocking`: workers and pub/sub subscribers wait out an outage (`maxRetriesPerRequest: null`)
+ *   and have no command timeout, which would cut their blocking commands.
  * All reconnect on their own with a capped backoff.
  */
 export type RedisRole = 'command' | 'blocking';
 
-export function createRedis(url: string, role: RedisRole, logger: Logger, name: string): Redis {
-  const options: RedisOptions = {
+export function createRedis(url: string, role: RedisRole, logger: Logger, name: string, options: { commandTimeoutMs?: number } = {}): Redis {
+  const redisOptions: RedisOptions = {
     connectionName: name,
     connectTimeout: 5_000,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     ...(role === 'command'
       ? // Auto-pipelining sends the commands of one event-loop turn in one write: under load, one
         // syscall for many rate-limit checks instead of one each.
-        { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true }
+        { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true, commandTimeout: options.commandTimeoutMs }
       : { enableOfflineQueue: true, maxRetriesPerRequest: null }),
   };
-  const redis = new Redis(url, options);
+  const redis = new Redis(url, redisOptions);
   let down = false;
   redis.on('error', (err: Error) => {
     // ioredis emits on every failed reconnect; one line per outage is enough.

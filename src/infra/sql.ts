@@ -7,7 +7,19 @@ import { Prisma } from '../generated/prisma/client.js';
  * `$queryRawUnsafe`, no SQL built from input). A statement is text with `$1`..`$n` placeholders
  * and its values, or `{ name, text, values }` for a hot path, which pg prepares once per connection.
  */
-export type Statement = string | { name?: string; text: string; values?: readonly unknown[] };
+export type Statement =
+  | string
+  | {
+      name?: string;
+      text: string;
+      values?: readonly unknown[];
+      /**
+       * How long the client waits for this statement instead of the pool's query timeout (see
+       * infra/prisma.ts); then the connection is dropped. pg pools and clients only: statements
+       * inside a Prisma transaction keep the pool's.
+       */
+      timeoutMs?: number;
+    };
 
 export interface Sql {
   readonly [SQL]: true;
@@ -33,8 +45,11 @@ export function sqlOf(source: SqlSource): Sql {
       execute: (statement, values = []) => source.$executeRaw(tagged(statement, values)),
     };
   }
-  const run = (statement: Statement, values: readonly unknown[]) =>
-    (source as Pick<pg.ClientBase, 'query'>).query(typeof statement === 'string' ? { text: statement, values: [...values] } : { ...statement, values: [...(statement.values ?? values)] });
+  const run = (statement: Statement, values: readonly unknown[]) => {
+    if (typeof statement === 'string') return (source as Pick<pg.ClientBase, 'query'>).query({ text: statement, values: [...values] });
+    const { timeoutMs, ...config } = statement;
+    return (source as Pick<pg.ClientBase, 'query'>).query({ ...config, values: [...(statement.values ?? values)], ...(timeoutMs ? { query_timeout: timeoutMs } : {}) });
+  };
   return {
     [SQL]: true,
     query: async <R>(statement: Statement, values: readonly unknown[] = []) => (await run(statement, values)).rows as R[],
@@ -64,15 +79,21 @@ function tagged(statement: Statement, values: readonly unknown[]): Prisma.Sql {
  */
 export async function inTransaction<T>(pool: pg.Pool, fn: (db: Sql) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let result: T;
   try {
     await client.query('BEGIN');
-    const result = await fn(sqlOf(client));
+    result = await fn(sqlOf(client));
     await client.query('COMMIT');
-    return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    // A connection that cannot even roll back (frozen, closed, timed out) is in no state to serve
+    // another request: it is dropped, not returned to the pool.
+    const broken = await client.query('ROLLBACK').then(
+      () => false,
+      () => true,
+    );
+    client.release(broken);
     throw err;
-  } finally {
-    client.release();
   }
+  client.release();
+  return result;
 }

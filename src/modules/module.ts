@@ -15,13 +15,17 @@ import type { AnyJob, JobRegistry } from '../infra/jobs.js';
 import type { Logger } from '../infra/logger.js';
 import type { Outbox } from '../infra/outbox.js';
 import type { Database } from '../infra/prisma.js';
+import type { RedisFallbacks } from '../infra/redis-fallbacks.js';
 
 /** What the composition root hands to every module factory; services pick the parts they use. */
 export interface ModuleDeps {
   config: Config;
   db: Database;
   pool: pg.Pool;
+  /** The command connection: every command gives up after REDIS_COMMAND_TIMEOUT_MS. */
   redis: Redis;
+  /** For uses of Redis a request can do without: skipped while it does not answer, counted (see infra/redis-fallbacks.ts). */
+  redisFallbacks: RedisFallbacks;
   /** Live fan-out to subscribers and listeners: lost while Redis is away. */
   events: EventBus;
   /**

@@ -6,6 +6,7 @@ import { OpsEventsDocument, type OpsEventsSubscription } from '../generated/grap
 import pino from 'pino';
 import { z } from 'zod';
 import { createEventBus, defineEvent } from '../../src/infra/events.js';
+import { createRedisFallbacks } from '../../src/infra/redis-fallbacks.js';
 import { systemClock } from '../../src/infra/clock.js';
 import { LICENSE_UPDATED } from '../../src/modules/licenses/licenses.events.js';
 import { SLA_ALERT } from '../../src/modules/sla/sla.events.js';
@@ -173,7 +174,7 @@ describe('typed events', () => {
     const lines: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
     const [publisher, subscriber] = [new Redis(REDIS_URL), new Redis(REDIS_URL)];
-    const bus = createEventBus({ publisher, subscriber, prefix: `${env.prefix}_typed`, clock: systemClock, logger });
+    const bus = createEventBus({ publisher, subscriber, prefix: `${env.prefix}_typed`, clock: systemClock, logger, fallbacks: createRedisFallbacks(logger, { timeoutMs: 1_000 }) });
     await bus.start();
     try {
       const heard = bus.subscribe([PROBE])[Symbol.asyncIterator]();

@@ -111,8 +111,12 @@ export function createAuditService(deps: { db: Database; pool: pg.Pool; clock: C
           if (rows.length < BATCH) return { ok: true, checked, firstBrokenId: null };
         }
       } finally {
-        await snapshot.query('COMMIT').catch(() => undefined);
-        client.release();
+        // A connection that cannot end its snapshot (frozen, timed out) is dropped, not pooled again.
+        const broken = await snapshot.query('COMMIT').then(
+          () => false,
+          () => true,
+        );
+        client.release(broken);
       }
     },
 

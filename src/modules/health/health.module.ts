@@ -6,8 +6,8 @@ import { createHealthService, type HealthService } from './health.service.js';
 export const healthModule = defineModule<{ health: HealthService }>({
   name: 'health',
   resolvers: [HealthResolver],
-  create({ pool, redis, clock, config, logger }) {
-    const health = createHealthService({ pool, redis, clock, logger, timeoutMs: config.DEPENDENCY_TIMEOUT_MS });
+  create({ pool, redis, redisFallbacks, clock, config, logger }) {
+    const health = createHealthService({ pool, redis, fallbacks: redisFallbacks, clock, logger, timeoutMs: config.DEPENDENCY_TIMEOUT_MS });
     return { services: { health }, routes: [{ mount: '/', routes: healthRoutes(health) }] };
   },
 });

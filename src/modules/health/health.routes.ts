@@ -23,7 +23,10 @@ export function healthRoutes(health: HealthService): RouteDef[] {
           status: r.ready ? 'ready' : 'unavailable',
           ...(failed.length ? { failed } : {}),
           checkedAt: r.checkedAt.toISOString(),
-          checks: Object.fromEntries(r.checks.map(({ name, ...rest }) => [name, rest])),
+          // A check's fallbacks as an object ({ "rateLimit": 3, ... }); PostgreSQL has none.
+          checks: Object.fromEntries(
+            r.checks.map(({ name, fallbacks, ...rest }) => [name, fallbacks.length ? { ...rest, fallbacks: Object.fromEntries(fallbacks.map((f) => [f.name, f.count])) } : rest]),
+          ),
         });
       },
     },

@@ -113,6 +113,10 @@ export function createLicenseService(deps: {
   const { db, clock } = deps;
 
   // Measured on the monotonic clock: the cache is about this process's freshness, not domain time.
+  // No request waits on Redis for it: it is read from PostgreSQL and dropped by `license:updated`.
+  // While Redis is down or frozen that event does not arrive (and an activation's publish gives up
+  // after REDIS_COMMAND_TIMEOUT_MS, see events.ts), so other instances see a change within
+  // LICENSE_CACHE_SECONDS instead of at once: the expiry is what bounds a stale copy.
   let cache: { at: number; value: Promise<LicenseRecord | null> } | undefined;
   let listener: { stop(): Promise<void> } | undefined;
 
