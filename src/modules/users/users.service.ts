@@ -1,3 +1,4 @@
+import type { SessionUser } from '../../auth/sessions.js';
 import { sqlOf } from '../../infra/sql.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { generatePassword, hashPassword } from '../../auth/passwords.js';
@@ -10,14 +11,8 @@ import { assertUuid } from '../../lib/ids.js';
 import { systemActor, type AuditActor } from '../../auth/actor.js';
 import { type AuditRecorder } from '../../infra/audit-recorder.js';
 
-export interface UserRecord {
-  id: string;
-  email: string;
-  role: Role;
-  disabled: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** A user as GraphQL shows it: the same shape a session answers with (never the password hash). */
+export type UserRecord = SessionUser;
 
 /** A user as other people see them where a record names them (ticket assignee, comment author). */
 export interface UserSummary {
