@@ -88,7 +88,8 @@ describe('npm run license -- keygen | issue | activate', () => {
       const licenseKey = (issued as PromiseFulfilledResult<{ stdout: string }>).value.stdout.trim();
       expect(licenseKey.split('.')).toHaveLength(3);
 
-      const server = await env.startApp({ role: 'api', overrides: { LICENSE_PUBLIC_KEY: path.join(dir, 'license-public.pem') } });
+      // With workers: the CLI's activation reaches the bus through the outbox relay, which runs on workers.
+      const server = await env.startApp({ role: 'all', overrides: { LICENSE_PUBLIC_KEY: path.join(dir, 'license-public.pem') } });
       const res = await postActivate(server, { licenseKey });
       expect(res.body).toEqual({ success: true, message: 'License activated', customer: 'CLI Co', plugins: ['ticketing', 'sla'] });
 
