@@ -158,6 +158,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     o.log(`demo: tick ${tick}: ${NODES.length} status reports and heartbeats sent${down.length ? `; not operational: ${down.join(', ')}` : '; all operational'}`);
     await sleep(Math.max(0, Math.min(o.intervalSeconds * 1_000 - (Date.now() - tickStarted), endAt - Date.now())), o.signal);
   }
-  o.log(`demo: stopped after ${summary.ticks} ticks: ${summary.statusReports} status reports, ${summary.backupReports} backup reports, ${summary.outages} outages`);
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  o.log(`demo: stopped after ${plural(summary.ticks, 'tick')}: ${plural(summary.statusReports, 'status report')}, ${plural(summary.backupReports, 'backup report')}, ${plural(summary.outages, 'outage')}`);
   return summary;
 }

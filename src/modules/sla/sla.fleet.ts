@@ -136,9 +136,10 @@ export function createFleetService(deps: {
       const now = clock.now();
       const maxServices = await deps.licenses.maxServices();
       return db.$transaction(async (tx) => {
+        // The node lock first, as status reports take it (they merge left-out fields with the stored
+        // row under it, so a registration must not change that row beside them), then the capacity lock.
+        await sqlOf(tx).query(`SELECT 1 FROM ${nodeLock('$1::text')} AS locked`, [input.nodeId]);
         if (maxServices !== null) {
-          // The node lock first, as status reports take it, then the capacity lock.
-          await sqlOf(tx).query(`SELECT 1 FROM ${nodeLock('$1::text')} AS locked`, [input.nodeId]);
           const { refused } = await admitServices(sqlOf(tx), input.nodeId, [input.name], maxServices);
           if (refused.length) throw capacityError(maxServices, refused);
         }
