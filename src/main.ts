@@ -54,18 +54,6 @@ async function trackableByGit(file: string): Promise<boolean> {
   return !(await git(['check-ignore', '-q', path.resolve(file)]));
 }
 
-/** Creates a key straight in the configured database, audited as the CLI. */
-async function createApiKey(input: { name: string; nodeId: string | null; scopes: string[] }) {
-  const config = loadConfig();
-  await migrate(config.DATABASE_URL);
-  const app = await createApp({ ...config, LOG_LEVEL: 'warn' });
-  try {
-    return await app.auth.apiKeys.create(input, systemActor('cli'));
-  } finally {
-    await app.stop();
-  }
-}
-
 /** Runs `fn` against the configured database (migrated first), then stops the app. */
 async function withApp<T>(fn: (app: Awaited<ReturnType<typeof createApp>>) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -77,6 +65,9 @@ async function withApp<T>(fn: (app: Awaited<ReturnType<typeof createApp>>) => Pr
     await app.stop();
   }
 }
+
+/** Creates a key straight in the configured database, audited as the CLI. */
+const createApiKey = (input: { name: string; nodeId: string | null; scopes: string[] }) => withApp((app) => app.auth.apiKeys.create(input, systemActor('cli')));
 
 /** The users service on the CLI's app, audited through the same recorder as the server's. */
 const usersOf = (app: Awaited<ReturnType<typeof createApp>>) =>
@@ -344,15 +335,8 @@ license
   .description('activate a license key on the configured database (as POST /api/v1/license/activate does)')
   .argument('<licenseKey>')
   .action(async (licenseKey: string) => {
-    const config = loadConfig();
-    await migrate(config.DATABASE_URL);
-    const app = await createApp({ ...config, LOG_LEVEL: 'warn' });
-    try {
-      const answer = await app.licenses.activate(licenseKey, 'cli', systemActor('cli'));
-      process.stdout.write(`activated: ${answer.customer}, plugins ${answer.plugins.join(', ') || 'none'}, expires ${answer.license.expiresAt.toISOString()}\n`);
-    } finally {
-      await app.stop();
-    }
+    const answer = await withApp((app) => app.licenses.activate(licenseKey, 'cli', systemActor('cli')));
+    process.stdout.write(`activated: ${answer.customer}, plugins ${answer.plugins.join(', ') || 'none'}, expires ${answer.license.expiresAt.toISOString()}\n`);
     process.exit(0);
   });
 

@@ -1,5 +1,6 @@
 import { GraphQLError, type ASTNode, type ValidationContext, type ASTVisitor } from 'graphql';
-import { pathName, stringProblem } from '../lib/hostile-input.js';
+import { fieldPath } from '../lib/field-path.js';
+import { stringProblem } from '../lib/hostile-input.js';
 
 /**
  * A validation rule: a string literal in the document with a NUL or a lone surrogate is refused
@@ -14,7 +15,7 @@ export function hostileStringLiterals(context: ValidationContext): ASTVisitor {
       const names = [...(ancestors as readonly (ASTNode | readonly ASTNode[])[]), parent as ASTNode | readonly ASTNode[]]
         .filter((a): a is ASTNode => !Array.isArray(a) && 'kind' in a && (a.kind === 'Argument' || a.kind === 'ObjectField'))
         .map((a) => ('name' in a && a.name ? a.name.value : ''));
-      const field = pathName(names, '') || 'query';
+      const field = fieldPath(names, '') || 'query';
       context.reportError(new GraphQLError(`${field} ${problem}`, { nodes: [node], extensions: { field } }));
     },
   };

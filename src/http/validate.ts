@@ -1,14 +1,9 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { instantProblem } from '../lib/instants.js';
+import { fieldPath } from '../lib/field-path.js';
 import { closest } from '../lib/suggest.js';
 
-/** `services[0].readyReplicas`: how a field is named in answers, as a caller would write it in code. */
-export function fieldName(path: readonly PropertyKey[], where: string): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${String(p)}`;
-  return out || where;
-}
 
 interface Def {
   type: string;
@@ -49,11 +44,11 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where
   const parsed = schema.safeParse(input, { error: (iss) => (iss.input === undefined && iss.code !== 'unrecognized_keys' ? 'required' : undefined) });
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.flatMap((i) => {
-    if (i.code !== 'unrecognized_keys') return [{ field: fieldName(i.path, where), message: i.message }];
+    if (i.code !== 'unrecognized_keys') return [{ field: fieldPath(i.path, '') || where, message: i.message }];
     const known = knownKeys(schema, i.path);
     return i.keys.map((key) => {
       const hint = closest(key, known);
-      return { field: fieldName([...i.path, key], where), message: `unknown field${hint ? `; did you mean ${hint}?` : ''}` };
+      return { field: fieldPath([...i.path, key], ''), message: `unknown field${hint ? `; did you mean ${hint}?` : ''}` };
     });
   });
   const message = issues.slice(0, 3).map((i) => `${i.field}: ${i.message}`).join('; ') + (issues.length > 3 ? `; and ${issues.length - 3} more` : '');

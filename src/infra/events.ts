@@ -84,6 +84,9 @@ export interface EventBusHandle extends EventBus {
   close(): Promise<void>;
 }
 
+/** An event on the wire. JSON carries dates as ISO strings; receivers parse them back with the same schema. */
+const encode = (def: EventDefinition, payload: unknown, timestamp: string) => JSON.stringify({ type: def.type, payload, timestamp });
+
 /** Events a subscriber may lag behind by before its oldest are dropped. */
 const SUBSCRIBER_BUFFER = 10_000;
 
@@ -133,7 +136,7 @@ export function createEventBus(deps: {
         const issue = checked.error.issues[0]!;
         throw new Error(`refused to send an invalid ${def.type} event: ${issue.path.join('.') || '(payload)'}: ${issue.message}`);
       }
-      await deps.publisher.publish(channel, JSON.stringify({ type: def.type, payload, timestamp: deps.clock.now().toISOString() }));
+      await deps.publisher.publish(channel, encode(def, checked.data, deps.clock.now().toISOString()));
     },
     async publish(def, payloads) {
       const list = (Array.isArray(payloads) ? payloads : [payloads]) as unknown[];
@@ -146,8 +149,7 @@ export function createEventBus(deps: {
           continue;
         }
         try {
-          // JSON carries dates as ISO strings; receivers parse them back with the same schema.
-          messages.push(JSON.stringify({ type: def.type, payload: checked.data, timestamp }));
+          messages.push(encode(def, checked.data, timestamp));
         } catch (err) {
           deps.logger.error({ type: def.type, err: (err as Error).message }, 'refused to publish an unserializable event');
         }

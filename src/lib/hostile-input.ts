@@ -1,3 +1,5 @@
+import { fieldPath } from './field-path.js';
+
 /**
  * Strings PostgreSQL cannot store as text (NUL) or that do not survive as UTF-8 (a lone UTF-16
  * surrogate becomes U+FFFD, so a lookup by the same name misses). Refused once at the edge, for
@@ -11,12 +13,6 @@ export function stringProblem(s: string): string | null {
   return null;
 }
 
-/** `services[0].name` from a path, as a caller would write it. */
-export function pathName(path: readonly (string | number)[], root: string): string {
-  let out = root;
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${p}`;
-  return out || root;
-}
 
 /**
  * The first string in `value` (a key or a value, at any depth) that `stringProblem` refuses, with
@@ -28,7 +24,7 @@ export function findHostileString(value: unknown, root: string): { field: string
     const { v, path } = stack.pop()!;
     if (typeof v === 'string') {
       const problem = stringProblem(v);
-      if (problem) return { field: pathName(path, root), problem };
+      if (problem) return { field: fieldPath(path, root), problem };
     } else if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: [...path, i] });
     } else if (v && typeof v === 'object') {
@@ -36,7 +32,7 @@ export function findHostileString(value: unknown, root: string): { field: string
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i]!;
         const problem = stringProblem(key);
-        if (problem) return { field: pathName([...path, key], root), problem: `has a key that ${problem.replace(/^contains/, 'contains')}` };
+        if (problem) return { field: fieldPath([...path, key], root), problem: `has a key that ${problem}` };
         stack.push({ v: child, path: [...path, key] });
       }
     }

@@ -1,13 +1,10 @@
 import { z } from 'zod';
 import { defineJob } from '../../infra/jobs.js';
+import { SLA_INCIDENT } from '../sla/sla.events.js';
 import type { TicketsService } from './tickets.service.js';
 
-const instant = z.union([z.string(), z.date()]);
-
-/** sla:incident, as the automatic-ticket job receives it from the outbox: which row it came from and when that was written. */
-export const incidentNotice = z.object({
-  action: z.enum(['OPENED', 'CLOSED']),
-  incident: z.object({ id: z.uuid(), serviceId: z.uuid(), slaGroupId: z.uuid().nullable(), startedAt: instant, endedAt: instant.nullable() }),
+/** sla:incident (its own contract), as the automatic-ticket job receives it from the outbox: which row it came from and when that was written. */
+export const incidentNotice = SLA_INCIDENT.schema.extend({
   raisedAt: z.coerce.date(),
   // The outbox row; absent only on jobs enqueued by a version before the outbox.
   eventId: z.string().regex(/^\d+$/).optional(),

@@ -11,6 +11,7 @@ import { pageInfo, resolvePage, type Page, type PageRequest } from '../../lib/pa
 import { systemActor, type AuditActor } from '../../auth/actor.js';
 import { type AuditRecorder } from '../../infra/audit-recorder.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
+import type { IncidentEvent } from '../sla/sla.events.js';
 import type { FleetService } from '../sla/sla.fleet.js';
 
 
@@ -74,10 +75,8 @@ export interface UpdateTicket {
 }
 
 /** The automatic ticket's view of an incident (the payload of sla:incident). */
-export interface IncidentNotice {
-  action: 'OPENED' | 'CLOSED';
-  incident: { id: string; serviceId: string; slaGroupId: string | null; startedAt: string | Date; endedAt: string | Date | null };
-}
+/** An incident notice as the ticket job hands it over (tickets.jobs.ts). */
+export type IncidentNotice = Pick<IncidentEvent, 'action' | 'incident'>;
 
 /** The ticket's own rows; GraphQL follows its links (assignee, service, authors) through loaders. */
 const include = {
