@@ -15,6 +15,7 @@ import { createOutbox, type Outbox } from './infra/outbox.js';
 import { createDatabase, type DatabaseHandle } from './infra/prisma.js';
 import { closeRedis, createRedis } from './infra/redis.js';
 import { createRedisFallbacks } from './infra/redis-fallbacks.js';
+import { createProcessRuntime, PROCESS_ROLES, type ProcessRole } from './infra/runtime.js';
 import { buildOpsSchema } from './graphql/schema.js';
 import { createGraphQLServer, GRAPHQL_PATH, type GraphQLServer } from './graphql/server.js';
 import { createLoaderRegistry } from './graphql/loaders.js';
@@ -46,8 +47,8 @@ import { usersModule } from './modules/users/users.module.js';
 /** The module list: adding a domain is one module folder and one line here. */
 export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, licensesModule, slaModule, backupsModule, ticketsModule, auditModule];
 
-export type Role = 'api' | 'worker' | 'all';
-export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
+export type Role = ProcessRole;
+export const ROLES = PROCESS_ROLES;
 
 /** What a graceful stop drained, for the log line that ends a process. */
 export interface StopSummary {
@@ -80,6 +81,8 @@ export interface App {
   readonly schema: GraphQLSchema;
   readonly auth: ModuleDeps['auth'];
   readonly licenses: ModuleDeps['licenses'];
+  /** This process: instance id, role, request figures, open connections. */
+  readonly runtime: ModuleDeps['runtime'];
   /** Every REST route of every module, as declared (access, rate-limit class). */
   readonly routes: readonly { mount: string; routes: readonly RouteDef[] }[];
   /** Starts the role; resolves with the HTTP base URL for API roles. */
@@ -154,7 +157,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (!instance) throw new Error(`module ${module.name} must come before the modules that use it in the module list`);
     return instance.services as S;
   };
-  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, redisFallbacks, events, outbox, jobs, clock, logger, security, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf };
+  const runtime = createProcessRuntime();
+  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, redisFallbacks, events, outbox, jobs, clock, logger, security, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf, runtime };
   for (const m of moduleList) built.set(m.name, m.create(deps));
   jobs.register([...outbox.jobs, ...[...built.values()].flatMap((m) => m.jobs ?? [])]);
   const routes = [...built.values()].flatMap((m) => m.routes ?? []);
@@ -168,7 +172,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   async function startApi(): Promise<string> {
     await events.start();
-    graphql = await createGraphQLServer({ schema, events, logger, config, authenticator, security, limiter, clock, loaders });
+    graphql = await createGraphQLServer({ schema, events, logger, config, authenticator, security, limiter, clock, loaders, runtime });
     const extras = [];
     if (config.BULL_BOARD_ENABLED) {
       const board = new ExpressAdapter();
@@ -184,6 +188,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const app = createHttpApp({
       config,
       logger,
+      requests: runtime.requests,
       guard,
       routes,
       graphql: { path: GRAPHQL_PATH, handler: graphql.handler },
@@ -194,7 +199,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Counted so that shutdown can say what it drained.
     http.on('request', (_req, res) => {
       activeRequests++;
-      res.once('close', () => activeRequests--);
+      const closed = runtime.open('http');
+      res.once('close', () => {
+        activeRequests--;
+        closed();
+      });
     });
     // Slightly above a typical load balancer's idle timeout, so the balancer closes first.
     http.keepAliveTimeout = 65_000;
@@ -245,10 +254,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     schema,
     auth: deps.auth,
     licenses,
+    runtime,
     routes,
     async start(role) {
       let url: string | undefined;
       if (role === 'worker' || role === 'all') jobs.assertRunnable();
+      runtime.role = role;
       licenses.start();
       // Every consumer registered itself while its module was built: the relay may run from now on.
       outbox.start();

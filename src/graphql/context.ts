@@ -14,4 +14,6 @@ export interface GraphQLContext {
   ip?: string;
   /** One set per request (see loaders.ts): links read through them, a list costs what one item does. */
   loaders: RequestLoaders;
+  /** Names the request in the request figures (HTTP only; see infra/runtime.ts). */
+  nameRoute?: (route: string) => void;
 }

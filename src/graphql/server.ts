@@ -4,7 +4,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { RequestHandler } from 'express';
-import { getOperationAST, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, Kind, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -16,6 +16,7 @@ import type { Clock } from '../infra/clock.js';
 import type { EventBus } from '../infra/events.js';
 import type { Logger } from '../infra/logger.js';
 import type { RateLimiter } from '../infra/ratelimit.js';
+import type { ProcessRuntime } from '../infra/runtime.js';
 import { graphqlHttpStatus } from '../lib/errors.js';
 import { findHostileString } from '../lib/hostile-input.js';
 import { hostileStringLiterals } from './hostile-input.js';
@@ -84,6 +85,7 @@ export async function createGraphQLServer(deps: {
   limiter: RateLimiter;
   clock: Clock;
   loaders: LoaderRegistry;
+  runtime: ProcessRuntime;
 }): Promise<GraphQLServer> {
   const { config } = deps;
   const formatError = formatGraphQLError(deps.logger);
@@ -110,6 +112,9 @@ export async function createGraphQLServer(deps: {
         async requestDidStart() {
           return {
             async didResolveOperation({ operation, contextValue }) {
+              // Named by the schema's root field, never by the client's operation name, so the tally stays bounded.
+              const root = operation?.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
+              if (operation && root?.kind === Kind.FIELD) contextValue.nameRoute?.(`graphql:${operation.operation} ${root.name.value}`);
               if (operation?.operation === 'subscription') {
                 throw new GraphQLError(`subscriptions are served over WebSocket at ${GRAPHQL_WS_PATH} (graphql-ws protocol), not over POST ${GRAPHQL_PATH}`, {
                   extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
@@ -137,6 +142,9 @@ export async function createGraphQLServer(deps: {
       authError: res.locals.authError,
       ip: req.ip,
       loaders: deps.loaders.forRequest(),
+      nameRoute: (route) => {
+        res.locals.route = route;
+      },
     }),
   });
 
@@ -148,6 +156,7 @@ export async function createGraphQLServer(deps: {
     handler,
     attachWebSocket(http) {
       const wss = new WebSocketServer({ server: http, path: GRAPHQL_WS_PATH, maxPayload: WS_MAX_PAYLOAD });
+      wss.on('connection', (socket) => socket.once('close', deps.runtime.open('ws')));
       const cleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
         {
           schema: deps.schema,

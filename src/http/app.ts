@@ -2,12 +2,15 @@ import express, { type Express, type RequestHandler, type Router } from 'express
 import helmet from 'helmet';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
+import type { RequestStats } from '../infra/runtime.js';
 import { errorHandler, lazyRequestLogger, notFound, refuseHostileInput, requestContext, requireJson } from './middleware.js';
 import { authenticate, buildRouter, rateLimit, type GuardDeps, type MountPoint, type RouteDef } from './routes.js';
 
 export interface HttpAppParts {
   config: Config;
   logger: Logger;
+  /** Where each finished request's route, status and duration is tallied. */
+  requests: RequestStats;
   guard: GuardDeps;
   routes: { mount: MountPoint; routes: RouteDef[] }[];
   graphql: { path: string; handler: RequestHandler };
@@ -27,16 +30,16 @@ export function createHttpApp(parts: HttpAppParts): Express {
   app.set('etag', false);
   app.set('trust proxy', parts.config.TRUST_PROXY);
   lazyRequestLogger(app.request, parts.logger);
-  app.use(requestContext(parts.logger));
+  app.use(requestContext(parts.logger, parts.requests));
   // CSP protects HTML; this server answers JSON, and its two HTML pages (GraphQL sandbox, Bull Board) load scripts it does not host.
   app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }));
   app.use(express.json({ limit: parts.config.BODY_LIMIT }));
   app.use('/api', requireJson);
   app.use(refuseHostileInput);
-  for (const { mount, routes } of parts.routes) app.use(mount, buildRouter(routes, parts.guard));
+  for (const { mount, routes } of parts.routes) app.use(mount, buildRouter(routes, parts.guard, mount));
   // A bad credential on /graphql is reported by the fields that need one (see authChecker), so a
   // client whose access token expired can still call the public refreshToken.
-  app.all(parts.graphql.path, authenticate(parts.guard), rateLimit(parts.guard, 'graphql'), parts.graphql.handler);
+  app.all(parts.graphql.path, (_req, res, next) => ((res.locals.route ??= parts.graphql.path), next()), authenticate(parts.guard), rateLimit(parts.guard, 'graphql'), parts.graphql.handler);
   for (const { path, handlers } of parts.extras ?? []) app.use(path, ...handlers);
   app.use(notFound);
   app.use(errorHandler());

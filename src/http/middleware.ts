@@ -4,6 +4,7 @@ import { AppError, errorTable, MASKED_MESSAGE } from '../lib/errors.js';
 import { findHostileString } from '../lib/hostile-input.js';
 import { unavailableDependency } from '../infra/dependency-errors.js';
 import type { Logger } from '../infra/logger.js';
+import type { RequestStats } from '../infra/runtime.js';
 import { sendError } from './envelope.js';
 
 declare module 'express-serve-static-core' {
@@ -18,10 +19,10 @@ const SAFE_REQUEST_ID = /^[\w.:@-]{1,128}$/;
 
 /**
  * Request id in (`X-Request-Id`, when it looks sane) and out, and one log line
- * per request when the response is finished. `req.log`, a child logger carrying
+ * per request when the response is finished, and the request's figures tallied. `req.log`, a child logger carrying
  * the id, is made only when something logs (see `lazyRequestLogger`).
  */
-export function requestContext(logger: Logger): RequestHandler {
+export function requestContext(logger: Logger, requests: RequestStats): RequestHandler {
   return (req, res, next) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -33,6 +34,9 @@ export function requestContext(logger: Logger): RequestHandler {
       // Orchestrators probe every few seconds: those lines would drown the rest at info.
       const level = PROBES.has(req.path) && res.statusCode < 500 ? 'debug' : 'info';
       logger[level]({ reqId: id, method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      // A URL no route matched is tallied as one `unmatched` route: raw paths would let a scanner grow the map.
+      const route = typeof res.locals.route === 'string' ? res.locals.route : 'unmatched';
+      requests.record({ route, method: req.method, status: res.statusCode, ms });
     });
     next();
   };

@@ -119,10 +119,12 @@ function routeHandler(def: RouteDef): RequestHandler {
   };
 }
 
-export function buildRouter(routes: readonly RouteDef[], deps: GuardDeps): Router {
+export function buildRouter(routes: readonly RouteDef[], deps: GuardDeps, mount = ''): Router {
   const router = Router();
   for (const def of routes) {
-    const chain: RequestHandler[] = [];
+    const template = `${mount === '/' ? '' : mount}${def.path}`;
+    // The request figures are kept per route template, never per raw URL (see infra/runtime.ts).
+    const chain: RequestHandler[] = [(_req, res, next) => ((res.locals.route = template), next())];
     if (def.access !== 'PUBLIC' || def.rateLimit) chain.push(authenticate(deps));
     if (def.rateLimit) chain.push(rateLimit(deps, def.rateLimit));
     router[def.method](def.path, ...chain, routeHandler(def));

@@ -16,6 +16,7 @@ import type { Logger } from '../infra/logger.js';
 import type { Outbox } from '../infra/outbox.js';
 import type { Database } from '../infra/prisma.js';
 import type { RedisFallbacks } from '../infra/redis-fallbacks.js';
+import type { ProcessRuntime } from '../infra/runtime.js';
 
 /** What the composition root hands to every module factory; services pick the parts they use. */
 export interface ModuleDeps {
@@ -47,6 +48,8 @@ export interface ModuleDeps {
    * (tickets asks the SLA module about services and incidents) instead of reading its tables.
    */
   servicesOf<S>(module: ModuleDefinition<S>): S;
+  /** This process: instance id, role (set before `onStart`), request figures, open connections. */
+  runtime: ProcessRuntime;
 }
 
 /** What a module builds from its dependencies. `services` is handed to each of its resolvers' constructors. */
