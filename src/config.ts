@@ -104,17 +104,6 @@ export const configSchema = z.object({
   RUNBOOKS_LOG_MAX_LINES: z.coerce.number().int().min(10).max(100_000).default(1_000),
   /** How long a run may wait for a worker to take it; after that it is given up, and never runs later. */
   RUNBOOKS_PICKUP_SECONDS: z.coerce.number().int().min(1).max(600).default(15),
-  /** A console metric whose newest sample is older than this is stale. */
-  OPS_METRIC_STALE_SECONDS: z.coerce.number().int().min(5).max(86_400).default(120),
-  /** Extra entries of GET /api/ops/metrics/summary, read from the metrics store: {"<key>": {"metric": "<name>", "unit": "..."}}. */
-  OPS_CONSOLE_METRICS: z
-    .string()
-    .optional()
-    .superRefine((v, ctx) => {
-      if (v === undefined) return;
-      const problem = consoleMetricsProblem(v);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
 }).superRefine((c, ctx) => {
   if (c.NODE_ENV === 'production' && !c.JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required when NODE_ENV=production' });
@@ -126,26 +115,6 @@ export const configSchema = z.object({
     ctx.addIssue({ code: 'custom', path: ['LICENSE_PUBLIC_KEY'], message: err.message.replace(/^LICENSE_PUBLIC_KEY: /, '') });
   }
 });
-
-/** One extra entry of the console's metric summary: the stored metric it reads and its unit. */
-const consoleMetric = z.strictObject({ metric: z.string().min(1).max(200), unit: z.string().max(50).nullable().optional() });
-const consoleMetrics = z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'keys are lower_snake_case'), consoleMetric);
-export type ConsoleMetrics = z.output<typeof consoleMetrics>;
-
-function consoleMetricsProblem(text: string): string | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return 'not valid JSON';
-  }
-  const parsed = consoleMetrics.safeParse(json);
-  return parsed.success ? undefined : parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
-}
-
-/** OPS_CONSOLE_METRICS as entries (validated with the rest of the configuration). */
-export const consoleMetricsOf = (config: Pick<Config, 'OPS_CONSOLE_METRICS'>): ConsoleMetrics =>
-  config.OPS_CONSOLE_METRICS ? consoleMetrics.parse(JSON.parse(config.OPS_CONSOLE_METRICS)) : {};
 
 export type Config = z.infer<typeof configSchema>;
 

@@ -138,8 +138,10 @@ export function parseRunbooks(text: string, file: string): RunbookSet {
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((i) => {
       const keys = i.code === 'unrecognized_keys' ? i.keys.map((k) => [...i.path, k]) : [i.path];
-      const message = i.code === 'unrecognized_keys' ? 'unknown key' : i.message;
-      return keys.map((k) => `${file}:${where(rangeAt(doc, k, i.code === 'unrecognized_keys')?.[0])} ${fieldPath(k, '') || '(top)'}: ${message}`);
+      // A bad key of a record (env) says why the key is bad, at the key.
+      const message = i.code === 'unrecognized_keys' ? 'unknown key' : i.code === 'invalid_key' ? (i.issues[0]?.message ?? i.message) : i.message;
+      const atKey = i.code === 'unrecognized_keys' || i.code === 'invalid_key';
+      return keys.map((k) => `${file}:${where(rangeAt(doc, k, atKey)?.[0])} ${fieldPath(k, '') || '(top)'}: ${message}`);
     });
     throw new RunbookFileError(problems.slice(0, 3).join('; ') + (problems.length > 3 ? `; and ${problems.length - 3} more` : ''));
   }
