@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLineSplitter, createLogCollector, MAX_LINE_CHARS } from '../../src/lib/log-lines.js';
-import { coverageRatio, isStale, seriesBuckets } from '../../src/lib/ops-console.js';
+import { coverageRatio } from '../../src/lib/ops-console.js';
 import { parseRunbooks, RunbookFileError } from '../../src/modules/runbooks/runbooks.definitions.js';
 import { requestEnvironment, stateChange } from '../../src/modules/runbooks/runbooks.service.js';
 
@@ -43,19 +43,6 @@ describe('ops console arithmetic', () => {
     expect(coverageRatio({ expected: 1280, active: 1278, matched: 1276, ignored: 2 })).toBe(0.998435);
     expect(coverageRatio({ expected: 2, active: 2, matched: 0, ignored: 2 })).toBeNull();
     expect(coverageRatio({ expected: 0, active: 0, matched: 0, ignored: 0 })).toBeNull();
-  });
-
-  it('calls a missing or old reading stale', () => {
-    const now = new Date('2026-12-01T00:02:00Z');
-    expect(isStale(null, now, 120)).toBe(true);
-    expect(isStale(new Date('2026-12-01T00:00:00Z'), now, 120)).toBe(false);
-    expect(isStale(new Date('2026-12-01T00:00:00Z'), now, 119)).toBe(true);
-  });
-
-  it('aligns series buckets to the step and bounds their number', () => {
-    const b = seriesBuckets(new Date('2026-12-01T10:30:15Z'), 60, 60);
-    expect(b).toEqual({ from: new Date('2026-12-01T09:31:00Z'), to: new Date('2026-12-01T10:31:00Z'), count: 60 });
-    expect(() => seriesBuckets(new Date(), 10080, 10)).toThrow(RangeError);
   });
 });
 
