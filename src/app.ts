@@ -36,6 +36,7 @@ import { backupsModule } from './modules/backups/backups.module.js';
 import { parsePublicKeys } from './lib/license-keys.js';
 import { licensesModule } from './modules/licenses/licenses.module.js';
 import { createLicenseService } from './modules/licenses/licenses.service.js';
+import { runbooksModule } from './modules/runbooks/runbooks.module.js';
 import { ticketsModule } from './modules/tickets/tickets.module.js';
 import type { AnyModule, ModuleDefinition, ModuleDeps, ModuleInstance } from './modules/module.js';
 import { healthModule } from './modules/health/health.module.js';
@@ -45,7 +46,7 @@ import { slaModule } from './modules/sla/sla.module.js';
 import { usersModule } from './modules/users/users.module.js';
 
 /** The module list: adding a domain is one module folder and one line here. */
-export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, licensesModule, slaModule, backupsModule, ticketsModule, auditModule];
+export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, licensesModule, slaModule, backupsModule, ticketsModule, auditModule, runbooksModule];
 
 export type Role = ProcessRole;
 export const ROLES = PROCESS_ROLES;
@@ -159,7 +160,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
   const runtime = createProcessRuntime();
   const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, redisFallbacks, events, outbox, jobs, clock, logger, security, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf, runtime };
-  for (const m of moduleList) built.set(m.name, m.create(deps));
+  try {
+    for (const m of moduleList) built.set(m.name, m.create(deps));
+  } catch (err) {
+    // A module that cannot be built (a bad runbooks file) stops the start: close what is already open.
+    await Promise.all([closeRedis(redis), ...blocking.map(closeRedis), db.close()]);
+    throw err;
+  }
   jobs.register([...outbox.jobs, ...[...built.values()].flatMap((m) => m.jobs ?? [])]);
   const routes = [...built.values()].flatMap((m) => m.routes ?? []);
   const loaders = createLoaderRegistry([...built.values()].flatMap((m) => m.loaders ?? []));

@@ -95,6 +95,15 @@ export const configSchema = z.object({
   LICENSE_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** Open a ticket when an incident opens in a `critical` SLA group, close it when the incident closes (plugin ticketing). */
   AUTO_INCIDENT_TICKETS: bool.default(true),
+
+  /** The runbooks (YAML, see docs/api.md); unset: only the built-in health_check can be executed. */
+  RUNBOOKS_FILE: z.string().min(1).optional(),
+  /** After a step's timeout its process group gets SIGTERM, then SIGKILL this much later. */
+  RUNBOOKS_KILL_GRACE_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
+  /** Log lines kept per run (stdout, stderr and the runner's own); the rest is counted in a truncation note. */
+  RUNBOOKS_LOG_MAX_LINES: z.coerce.number().int().min(10).max(100_000).default(1_000),
+  /** How long a run may wait for a worker to take it; after that it is given up, and never runs later. */
+  RUNBOOKS_PICKUP_SECONDS: z.coerce.number().int().min(1).max(600).default(15),
 }).superRefine((c, ctx) => {
   if (c.NODE_ENV === 'production' && !c.JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required when NODE_ENV=production' });

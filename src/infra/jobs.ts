@@ -110,6 +110,12 @@ export class JobRegistry {
     return this.queues.get(known.queue)!.add(known.name, parsed.data, { ...known.options, ...options, ...(jobId ? { jobId } : {}) });
   }
 
+  /** Jobs waiting for a worker, per queue (not delayed ones, not the next runs of schedules): the backlog. */
+  async waitingCounts(): Promise<Record<string, number>> {
+    const entries = await Promise.all([...this.queues].map(async ([name, q]) => [name, await q.getWaitingCount()] as const));
+    return Object.fromEntries(entries);
+  }
+
   async startWorkers(): Promise<void> {
     this.assertRunnable();
     for (const [queueName] of this.queues) {

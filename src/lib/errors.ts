@@ -33,6 +33,11 @@ export const errorTable = {
   RATE_LIMITED: { http: 429, rest: 'ERR_RATE_LIMIT', graphql: 'RATE_LIMITED', graphqlHttp: true },
   /** A dependency (PostgreSQL, Redis) is down; `details.dependency` names it. */
   SERVICE_UNAVAILABLE: { http: 503, rest: 'ERR_UNAVAILABLE', graphql: 'SERVICE_UNAVAILABLE', graphqlHttp: true },
+  /**
+   * Something the caller asked for ran but could not complete (a runbook step timed out, its
+   * program is missing): a 500 that says what happened, unlike INTERNAL, which is masked.
+   */
+  EXECUTION_FAILED: { http: 500, rest: 'ERR_EXECUTION', graphql: 'EXECUTION_FAILED' },
   /** Anything unexpected: logged with the request id, answered masked. */
   INTERNAL: { http: 500, rest: 'ERR_INTERNAL', graphql: 'INTERNAL_SERVER_ERROR' },
 } as const satisfies Record<string, { http: number; rest: string; graphql: string; graphqlHttp?: true }>;

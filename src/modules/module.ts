@@ -34,7 +34,7 @@ export interface ModuleDeps {
    * them to `events` too), and declare the jobs they start with `on` (see infra/outbox.ts).
    */
   outbox: Pick<Outbox, 'add' | 'nudge' | 'on'>;
-  jobs: Pick<JobRegistry, 'enqueue'>;
+  jobs: Pick<JobRegistry, 'enqueue' | 'waitingCounts'>;
   clock: Clock;
   logger: Logger;
   security: SecurityLog;

@@ -13,6 +13,7 @@ import { targetUptime } from '../../lib/sla-targets.js';
 import type { AuditActor } from '../../auth/actor.js';
 import type { AuditRecorder } from '../../infra/audit-recorder.js';
 import { nodeStatus, type ServiceStatus } from '../../lib/status-history.js';
+import type { FleetCoverage } from '../../lib/ops-console.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import { admitServices, capacityError } from './sla.capacity.js';
 import { nodeLock, tryNodeLock } from './sla.locks.js';
@@ -406,6 +407,39 @@ export function createFleetService(deps: {
      * Drops kept reports that no accepted report can be merged with any more: older than the
      * replay window plus the stale limit (a late report's context), plus an hour of margin.
      */
+    /**
+     * Fleet coverage for the ops console: services registered, reporting within the stale window,
+     * reporting and up, reporting and in MAINTENANCE (see lib/ops-console.ts).
+     */
+    async coverage(): Promise<FleetCoverage> {
+      const [row] = await sql.query<{ expected: number; active: number; matched: number; ignored: number }>({
+        name: 'opsgraph.fleet.coverage',
+        text: `SELECT count(*)::int AS expected,
+                 count(*) FILTER (WHERE fresh)::int AS active,
+                 count(*) FILTER (WHERE fresh AND status IN ('OPERATIONAL', 'DEGRADED'))::int AS matched,
+                 count(*) FILTER (WHERE fresh AND status = 'MAINTENANCE')::int AS ignored
+               FROM (SELECT status, "lastSeenAt" >= $1::timestamptz - make_interval(secs => $2 / 1000.0) AS fresh FROM "Service") s`,
+        values: [clock.now(), deps.staleMs],
+      });
+      return { expected: row!.expected, active: row!.active, matched: row!.matched, ignored: row!.ignored };
+    },
+
+    /**
+     * Service statuses received per second over the `windowSeconds` before now, at their busiest
+     * second (`max_over_time`), from the kept reports: the same figure whichever instance took them.
+     */
+    async peakStatusRate(windowSeconds: number): Promise<number> {
+      const [row] = await sql.query<{ peak: number | null }>({
+        name: 'opsgraph.fleet.peak-status-rate',
+        text: `SELECT max(n)::int AS peak FROM (
+                 SELECT count(*) AS n FROM "StatusObservation"
+                 WHERE "observedAt" > $1::timestamptz - make_interval(secs => $2) AND "observedAt" <= $1::timestamptz
+                 GROUP BY date_trunc('second', "observedAt")) per_second`,
+        values: [clock.now(), windowSeconds],
+      });
+      return row?.peak ?? 0;
+    },
+
     async pruneObservations(replayHours: number): Promise<number> {
       const cutoff = new Date(clock.now().getTime() - (replayHours + 1) * 3_600_000 - deps.staleMs);
       return sql.execute(`DELETE FROM "StatusObservation" WHERE "observedAt" < $1`, [cutoff]);
