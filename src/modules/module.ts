@@ -34,7 +34,8 @@ export interface ModuleDeps {
    * them to `events` too), and declare the jobs they start with `on` (see infra/outbox.ts).
    */
   outbox: Pick<Outbox, 'add' | 'nudge' | 'on'>;
-  jobs: Pick<JobRegistry, 'enqueue'>;
+  /** Enqueueing; moving a schedule to another interval; what the queues look like (the health checks). */
+  jobs: Pick<JobRegistry, 'enqueue' | 'reschedule' | 'queueHealth'>;
   clock: Clock;
   logger: Logger;
   security: SecurityLog;
