@@ -295,6 +295,37 @@ describe('health checks', () => {
     }
   });
 
+  it('runs finishing at once publish a change once', async () => {
+    const events = await listen(api, admin, OpsEventsDocument, busProbe(api, HEALTH_CHANGED, (tag) => ({ system: 'disk' as const, previousStatus: null, status: 'healthy' as const, message: tag, details: {}, checkId: '00000000-0000-4000-8000-000000000000', at: new Date() })), {
+      variables: { types: ['health:changed'] },
+      pick: (d: OpsEventsSubscription) => d.opsEvents.payload as { system: string; previousStatus: string; status: string },
+    });
+    try {
+      expect((await statusOf(api, 'disk')).status).toBe('healthy');
+      await rest(api, 'PATCH', '/health/config', admin, { thresholds: { disk: 1 } });
+      const runs = await Promise.all([0, 1, 2, 3].map(() => check(api, ['disk'])));
+      expect(runs.map((r) => r.overallStatus)).toEqual(['unhealthy', 'unhealthy', 'unhealthy', 'unhealthy']);
+      // Everything the runs wrote to the outbox has been relayed, and everything relayed has come through.
+      await waitFor(async () => (await api.app.db.prisma.outboxEvent.count({ where: { type: 'health:changed', state: 'PENDING' } })) === 0);
+      await events.sync();
+      expect(events.received.filter((e) => e.system === 'disk').map((e) => [e.previousStatus, e.status])).toEqual([['healthy', 'unhealthy']]);
+    } finally {
+      await events.dispose();
+      await rest(api, 'PATCH', '/health/config', admin, { thresholds: { disk: 90 } });
+    }
+  });
+
+  it('the prune job drops results past HEALTH_HISTORY_DAYS and keeps the rest', async () => {
+    const [latest] = (await rest(api, 'GET', '/health/history?system=disk&limit=1', viewer)).body.data as Check[];
+    const old = await api.app.db.prisma.healthCheck.create({
+      data: { runId: latest!.id, system: 'disk', status: 'healthy', message: 'old', metrics: {}, durationMs: 1, trigger: 'schedule', instanceId: 'test', at: new Date(clock.now().getTime() - 31 * 86_400_000) },
+    });
+    await api.app.jobs.enqueueByName('health.prune', {});
+    await queueIdle(api, 'health');
+    expect(await api.app.db.prisma.healthCheck.findUnique({ where: { id: old.id } })).toBeNull();
+    expect(await api.app.db.prisma.healthCheck.findUnique({ where: { id: latest!.id } })).not.toBeNull();
+  });
+
   it('GraphQL: runHealthCheck and healthStatus; a stale result makes the summary degraded', async () => {
     const run = await gql(api.url, RunHealthCheckDocument, { systems: ['system', 'disk'], timeout: 2 }, operator);
     expect(run.data?.runHealthCheck).toMatchObject({ overallStatus: 'healthy', summary: { total: 2, healthy: 2 }, skipped: [] });
