@@ -233,7 +233,7 @@ export function createHealthChecks(deps: HealthChecksDeps) {
     throw new AppError('BAD_USER_INPUT', 'since: a duration such as 30m, 1h, 7d, or an ISO-8601 instant', { field: 'since' });
   }
 
-  async function connectivity(check: (ctx: ProbeContext) => Promise<{ latencyMs: number }>, timeoutMs: number): Promise<ConnectivityCheck> {
+  async function reach(check: (ctx: ProbeContext) => Promise<{ latencyMs: number }>, timeoutMs: number): Promise<ConnectivityCheck> {
     const r = await timed(async (ctx) => ({ status: 'healthy', message: '', metrics: await check(ctx) }), timeoutMs);
     if (r.status === 'healthy') return { status: 'healthy', latencyMs: r.metrics.latencyMs as number, error: null };
     return { status: 'unhealthy', latencyMs: r.duration, error: r.message.replace(/^check failed: /, '') };
@@ -299,10 +299,10 @@ export function createHealthChecks(deps: HealthChecksDeps) {
       const timeoutMs = (await deps.settings.get().catch(() => ({ timeout: deps.config.HEALTH_CHECK_TIMEOUT_SECONDS }))).timeout * 1_000;
       const base = apiBase();
       const [postgres, redis, api] = await Promise.all([
-        connectivity((ctx) => probePostgres(ctx, databaseUrl), timeoutMs),
-        connectivity(() => probeRedis(deps.redis), timeoutMs),
+        reach((ctx) => probePostgres(ctx, databaseUrl), timeoutMs),
+        reach(() => probeRedis(deps.redis), timeoutMs),
         base
-          ? connectivity(async (ctx) => {
+          ? reach(async (ctx) => {
               const r = await probeApi(ctx, base);
               if (r.status !== 'healthy') throw new Error(r.message);
               return { latencyMs: r.metrics.latencyMs as number };
