@@ -227,7 +227,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     graphql.attachWebSocket(http);
     const { port } = http.address() as AddressInfo;
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    runtime.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return runtime.url;
   }
 
   /** Stops accepting, lets in-flight requests finish until `deadline`, then cuts what is left. */

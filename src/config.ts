@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDependencies } from './lib/health.js';
 import { LicenseKeyConfigError, parsePublicKeys } from './lib/license-keys.js';
 
 /**
@@ -104,6 +105,41 @@ export const configSchema = z.object({
   RUNBOOKS_LOG_MAX_LINES: z.coerce.number().int().min(10).max(100_000).default(1_000),
   /** How long a run may wait for a worker to take it; after that it is given up, and never runs later. */
   RUNBOOKS_PICKUP_SECONDS: z.coerce.number().int().min(1).max(600).default(15),
+  /** The directory the server keeps its files in; the `disk` health check measures its filesystem. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** How often a worker runs the enabled health checks, until an admin sets `interval` (PATCH /api/v1/health/config). */
+  HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(60),
+  /** Each health check's own timeout, until an admin sets `timeout`; a run's `timeout` lowers it further. */
+  HEALTH_CHECK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
+  /** Starting thresholds (percent) of the system and disk checks, until an admin sets them. */
+  HEALTH_CPU_THRESHOLD: z.coerce.number().min(1).max(100).default(80),
+  HEALTH_MEMORY_THRESHOLD: z.coerce.number().min(1).max(100).default(85),
+  HEALTH_DISK_THRESHOLD: z.coerce.number().min(1).max(100).default(90),
+  /** Stored health check results older than this are pruned daily. */
+  HEALTH_HISTORY_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
+  /** What the `network` check reaches: `name=http(s)://...` or `name=tcp://host:port`, comma-separated. */
+  HEALTH_DEPENDENCIES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      try {
+        return parseDependencies(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** Base URL the `api` and `websocket` checks call; unset: the process's own listener (worker-only processes then skip them). */
+  HEALTH_API_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, 'an http(s):// base URL')
+    .transform((v) => v.replace(/\/$/, ''))
+    .optional(),
+  /** The PostgreSQL the `data` check connects to, on a connection of its own; unset: DATABASE_URL. */
+  HEALTH_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
+    .optional(),
 }).superRefine((c, ctx) => {
   if (c.NODE_ENV === 'production' && !c.JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required when NODE_ENV=production' });

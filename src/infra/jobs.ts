@@ -116,6 +116,36 @@ export class JobRegistry {
     return Object.fromEntries(entries);
   }
 
+  /**
+   * Moves a repeating job to another interval at run time (a setting changed), in every process
+   * at once: the schedule lives in Redis. A no-op when it already runs at that interval; answers
+   * whether it changed. The definition follows, so a worker started later here keeps it too.
+   */
+  async reschedule(def: AnyJob, everyMs: number): Promise<boolean> {
+    const known = this.jobs.get(def.name);
+    if (!known?.schedule || !('every' in known.schedule)) throw new Error(`job "${def.name}" has no interval schedule`);
+    known.schedule = { ...known.schedule, every: everyMs };
+    const queue = this.queues.get(known.queue)!;
+    const current = await queue.getJobScheduler(known.name);
+    if (current?.every === everyMs) return false;
+    await queue.upsertJobScheduler(known.name, { every: everyMs }, { name: known.name, data: known.payload.parse(known.schedule.payload), opts: known.options });
+    return true;
+  }
+
+  /**
+   * Per queue: the workers connected to it now, from any process (Redis' client list; BullMQ names
+   * its worker connections), and the jobs that failed for good since `since`.
+   */
+  async queueHealth(since: Date): Promise<{ queue: string; workers: number; failedSince: number }[]> {
+    return Promise.all(
+      [...this.queues].map(async ([name, queue]) => {
+        // The failed set is scored by the instant each job finished failing.
+        const [workers, failedSince] = await Promise.all([queue.getWorkersCount(), this.deps.connection.zcount(queue.keys.failed!, since.getTime(), '+inf')]);
+        return { queue: name, workers, failedSince };
+      }),
+    );
+  }
+
   async startWorkers(): Promise<void> {
     this.assertRunnable();
     for (const [queueName] of this.queues) {

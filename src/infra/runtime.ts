@@ -78,6 +78,8 @@ export interface ProcessRuntime {
   readonly instanceId: string;
   /** Set by `App.start` before any module's `onStart` runs; undefined until then. */
   role: ProcessRole | undefined;
+  /** The base URL this process serves HTTP on, set once it listens; undefined in a worker-only process. */
+  url: string | undefined;
   readonly requests: RequestStats;
   /** Counts an open HTTP request or WebSocket; call the returned function once when it closes. */
   open(kind: 'http' | 'ws'): () => void;
@@ -89,6 +91,7 @@ export function createProcessRuntime(): ProcessRuntime {
   return {
     instanceId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     role: undefined,
+    url: undefined,
     requests: new RequestStats(),
     open(kind) {
       open[kind]++;

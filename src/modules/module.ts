@@ -34,7 +34,8 @@ export interface ModuleDeps {
    * them to `events` too), and declare the jobs they start with `on` (see infra/outbox.ts).
    */
   outbox: Pick<Outbox, 'add' | 'nudge' | 'on'>;
-  jobs: Pick<JobRegistry, 'enqueue' | 'waitingCounts'>;
+  /** Enqueueing; moving a schedule to another interval; what the queues look like (backlog, workers, failures). */
+  jobs: Pick<JobRegistry, 'enqueue' | 'waitingCounts' | 'reschedule' | 'queueHealth'>;
   clock: Clock;
   logger: Logger;
   security: SecurityLog;

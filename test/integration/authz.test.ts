@@ -29,6 +29,11 @@ type Level = (typeof RANK)[number] | 'PUBLIC';
 /** The access decisions api.md asks for; a new root field must be added here on purpose. */
 const CONTRACT: Record<string, Level> = {
   'Query.readiness': 'PUBLIC',
+  'Query.healthStatus': 'VIEWER',
+  'Query.healthHistory': 'VIEWER',
+  'Query.healthConfig': 'VIEWER',
+  'Mutation.runHealthCheck': 'OPERATOR',
+  'Mutation.updateHealthConfig': 'ADMIN',
   'Mutation.login': 'PUBLIC',
   'Mutation.refreshToken': 'PUBLIC',
   'Mutation.logout': 'PUBLIC',
