@@ -141,7 +141,12 @@ export function createStatusBoard(deps: {
       const read = redis.pipeline();
       for (const id of ids) read.hgetall(instanceKey(id));
       const hashes = ids.length ? ((await read.exec()) ?? []) : [];
-      const instances = hashes.flatMap(([err, hash]) => (err ? [] : [parseInstanceHash(hash as Record<string, string>, nowMs, CONNECTIONS_FRESH_MS)]));
+      const instances = hashes.flatMap(([err, hash], i) => {
+        if (err) return [];
+        const figures = parseInstanceHash(hash as Record<string, string>, nowMs, CONNECTIONS_FRESH_MS);
+        // This instance's own connections are read now, not as published up to a second ago: the asking request is one.
+        return [ids[i] === runtime.instanceId ? { ...figures, connections: connections() } : figures];
+      });
       return { totals: sumWindow(instances, second, STATUS_WINDOW_SECONDS), shared: true };
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message }, 'could not read the deployment status figures; answering this instance only');
