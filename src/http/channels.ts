@@ -240,7 +240,8 @@ export function createChannelServer(deps: {
           get bufferedAmount() {
             return socket.bufferedAmount;
           },
-          send: (message, done) => (socket.readyState === socket.OPEN ? socket.send(message, done) : done()),
+          // Text frames, also for the pushes encoded once as UTF-8 buffers.
+          send: (message, done) => (socket.readyState === socket.OPEN ? socket.send(message, { binary: false }, done) : done()),
         },
         limits,
       ),
@@ -283,12 +284,12 @@ export function createChannelServer(deps: {
       const subs = subscribers.get(channel.name)!;
       if (!subs.size) continue;
       for (const datum of channel.data(event)) {
-        // Serialized once per datum, whatever the number of sockets it goes to.
-        let text: string | undefined;
+        // Serialized and encoded once per datum, whatever the number of sockets it goes to.
+        let frame: Buffer | undefined;
         for (const [conn, filters] of subs) {
           if (filters !== undefined && channel.matches && !channel.matches(filters, datum)) continue;
-          text ??= JSON.stringify({ type: channel.push, data: datum });
-          conn.out.push(text);
+          frame ??= Buffer.from(JSON.stringify({ type: channel.push, data: datum }));
+          conn.out.push(frame);
         }
       }
     }

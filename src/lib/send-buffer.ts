@@ -3,7 +3,7 @@ export interface SendSink {
   /** Bytes handed to the sink that have not reached the network yet (`ws`'s `bufferedAmount`). */
   readonly bufferedAmount: number;
   /** Writes one message; `done` runs once it has left for the network (or failed). */
-  send(message: string, done: (err?: Error) => void): void;
+  send(message: string | Buffer, done: (err?: Error) => void): void;
 }
 
 export interface SendBufferLimits {
@@ -24,7 +24,7 @@ const MAX_IN_FLIGHT = 64;
  * messages once it catches up.
  */
 export class SendBuffer {
-  private readonly queue: string[] = [];
+  private readonly queue: (string | Buffer)[] = [];
   private head = 0;
   private inFlight = 0;
   private closed = false;
@@ -41,7 +41,8 @@ export class SendBuffer {
     return this.queue.length - this.head;
   }
 
-  push(message: string): void {
+  /** A Buffer is sent as it is: text encoded once for many sockets is not encoded again for each. */
+  push(message: string | Buffer): void {
     if (this.closed) return;
     if (this.queued >= this.limits.maxQueued) {
       this.head++;
