@@ -77,6 +77,18 @@ export const configSchema = z.object({
   GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1_000).default(50),
   GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(3_000),
   WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1_000).default(20),
+  /** `/ws` pushes waiting for one slow socket at most; past it the oldest are dropped. */
+  WS_SEND_QUEUE_MAX: z.coerce.number().int().min(10).max(100_000).default(1_000),
+  /** Bytes a `/ws` socket may hold unsent before pushes wait in its queue instead. */
+  WS_SEND_BUFFER_BYTES: z.coerce.number().int().min(16_384).max(67_108_864).default(1_048_576),
+  /** When set, `GET /metrics` requires `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open. */
+  METRICS_TOKEN: z
+    .string()
+    .min(16, 'at least 16 characters')
+    .max(512)
+    .regex(/^[\x21-\x7e]+$/, 'printable characters without spaces')
+    .refine((t) => !t.startsWith('opk_'), 'must not look like an API key (opk_...)')
+    .optional(),
 
   /** A reported status holds this long without a new report; then the service is UNKNOWN. */
   STALE_AFTER_SECONDS: z.coerce.number().int().min(10).max(86_400).default(90),

@@ -40,6 +40,7 @@ const CONTRACT: Record<string, Level> = {
   'Query.me': 'VIEWER',
   'Mutation.changePassword': 'VIEWER',
   'Subscription.opsEvents': 'VIEWER',
+  'Subscription.metricUpdated': 'VIEWER',
   'Query.users': 'ADMIN',
   'Mutation.createUser': 'ADMIN',
   'Mutation.updateUser': 'ADMIN',

@@ -8,6 +8,8 @@ import { healthCheckRoutes } from './health-checks.routes.js';
 import { HealthResolver } from './health.resolver.js';
 import { healthRoutes } from './health.routes.js';
 import { createHealthService, type HealthService } from './health.service.js';
+import { createStatusBoard } from './health.status.js';
+import { statusRoutes } from './health.status.routes.js';
 
 export const healthModule = defineModule<{ health: HealthService; checks: HealthChecks; settings: HealthSettings }>({
   name: 'health',
@@ -17,11 +19,12 @@ export const healthModule = defineModule<{ health: HealthService; checks: Health
     const settings = createHealthSettings({ db, config, audit, logger, onIntervalChange: (seconds) => jobs.reschedule(defs.check, seconds * 1_000) });
     const checks = createHealthChecks({ db, pool, redis, jobs, outbox, clock, logger, config, runtime, settings });
     const defs = healthJobs({ checks, settings, jobs, intervalSeconds: config.HEALTH_INTERVAL_SECONDS });
+    const status = createStatusBoard({ redis, prefix: config.REDIS_PREFIX, runtime, clock, logger, readiness: () => health.readiness(), timeoutMs: config.DEPENDENCY_TIMEOUT_MS });
     return {
       services: { health, checks, settings },
       routes: [
         { mount: '/', routes: healthRoutes(health) },
-        { mount: '/api/v1', routes: healthCheckRoutes({ checks, settings }) },
+        { mount: '/api/v1', routes: [...healthCheckRoutes({ checks, settings }), ...statusRoutes(status)] },
       ],
       jobs: Object.values(defs),
       async onStart() {
@@ -31,7 +34,9 @@ export const healthModule = defineModule<{ health: HealthService; checks: Health
         // The disk check measures the filesystem the server writes its files to, from the first run on.
         if (runtime.role === 'worker' && !config.HEALTH_API_URL) logger.info('health checks: api and websocket are skipped in this worker-only process; set HEALTH_API_URL to check them from here');
         await mkdir(config.DATA_DIR, { recursive: true }).catch((err) => logger.warn({ dir: config.DATA_DIR, err: (err as Error).message }, 'cannot create DATA_DIR'));
+        await status.start();
       },
+      onStop: () => status.stop(),
     };
   },
 });

@@ -293,6 +293,12 @@ export function createFleetService(deps: {
       return (await db.incident.count({ where: { id } })) > 0;
     },
 
+    /** How many services are in each status now, and how many incidents are open: for the Prometheus gauges. */
+    async statusCounts(): Promise<{ services: { status: ServiceStatus; count: number }[]; openIncidents: number }> {
+      const [byStatus, openIncidents] = await Promise.all([db.service.groupBy({ by: ['status'], _count: { _all: true } }), db.incident.count({ where: { endedAt: null } })]);
+      return { services: byStatus.map((r) => ({ status: r.status, count: r._count._all })), openIncidents };
+    },
+
     /** Whether the incident is open now; false once it closed, and for one a late report revised away. */
     async incidentIsOpen(id: string): Promise<boolean> {
       return (await db.incident.count({ where: { id, endedAt: null } })) > 0;
