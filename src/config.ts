@@ -93,6 +93,17 @@ export const configSchema = z.object({
   LICENSE_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   /** How often a worker checks the license for its warning and its expiry. */
   LICENSE_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** Where Opsgraph keeps files; the system collector reports the usage of its filesystem. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** Days each metrics tier is kept; retention drops whole partitions. */
+  METRICS_RETENTION_RAW_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  METRICS_RETENTION_1M_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  METRICS_RETENTION_5M_DAYS: z.coerce.number().int().min(1).max(1_095).default(90),
+  METRICS_RETENTION_1H_DAYS: z.coerce.number().int().min(1).max(3_650).default(730),
+  /** Label sets one pushed metric may have; the built-in collectors' series are not counted. */
+  METRICS_MAX_SERIES_PER_METRIC: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** Days recorded metric events are kept. */
+  METRICS_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
   /** Open a ticket when an incident opens in a `critical` SLA group, close it when the incident closes (plugin ticketing). */
   AUTO_INCIDENT_TICKETS: bool.default(true),
 }).superRefine((c, ctx) => {

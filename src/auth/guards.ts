@@ -10,7 +10,7 @@ export type RouteAccess = Access | typeof AGENT;
  * What an API key may be limited to. A key with no scopes may use every agent route;
  * one with scopes only the routes of those scopes (a backup job's key cannot post statuses).
  */
-export const API_KEY_SCOPES = ['operator', 'backup'] as const;
+export const API_KEY_SCOPES = ['operator', 'backup', 'metrics'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /**
@@ -28,7 +28,11 @@ export function authorize(principal: Principal | undefined, access: RouteAccess,
     }
     return;
   }
-  if (principal.kind !== 'user') throw new AppError('FORBIDDEN', 'API keys cannot use this operation');
+  if (principal.kind !== 'user') {
+    // A role route with a scope also takes the API keys of that scope (metric pushes: an operator or an exporter's key).
+    if (scope && (principal.scopes.length === 0 || principal.scopes.includes(scope))) return;
+    throw new AppError('FORBIDDEN', scope ? `this API key lacks the scope ${scope}` : 'API keys cannot use this operation', scope ? { scope } : undefined);
+  }
   if (!roleAtLeast(principal.role, access)) throw new AppError('FORBIDDEN', `requires role ${access} or higher`, { required: access });
 }
 

@@ -34,7 +34,8 @@ export interface ModuleDeps {
    * them to `events` too), and declare the jobs they start with `on` (see infra/outbox.ts).
    */
   outbox: Pick<Outbox, 'add' | 'nudge' | 'on'>;
-  jobs: Pick<JobRegistry, 'enqueue'>;
+  /** Enqueue jobs; set run-time schedules (`managedSchedule` jobs); read the queues (their counts). */
+  jobs: Pick<JobRegistry, 'enqueue' | 'setSchedule' | 'queues'>;
   clock: Clock;
   logger: Logger;
   security: SecurityLog;
