@@ -10,6 +10,7 @@ import type { Bench } from './harness.js';
 const benches: Record<string, () => Promise<{ default: Bench }>> = {
   http: () => import('./http.bench.js'),
   ingest: () => import('./ingest.bench.js'),
+  metrics: () => import('./metrics.bench.js'),
   sla: () => import('./sla.bench.js'),
 };
 

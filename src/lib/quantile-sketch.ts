@@ -2,7 +2,13 @@ import { createRequire } from 'node:module';
 import type { DDSketch as DDSketchType } from '@datadog/sketches-js';
 
 // The package is CommonJS; required so that its protobuf code loads lazily as the library expects.
-const { DDSketch } = createRequire(import.meta.url)('@datadog/sketches-js') as typeof import('@datadog/sketches-js');
+const requireCjs = createRequire(import.meta.url);
+const { DDSketch } = requireCjs('@datadog/sketches-js') as typeof import('@datadog/sketches-js');
+interface ProtoType {
+  create(fields: object): unknown;
+  encode(message: unknown): { finish(): Uint8Array };
+}
+const proto = requireCjs('@datadog/sketches-js/dist/ddsketch/proto/compiled') as { DDSketch: ProtoType };
 
 /** Every sketch of the store: merged sketches must share it, and percentiles stay within it of the exact value. */
 export const RELATIVE_ACCURACY = 0.01;
@@ -17,9 +23,15 @@ export interface SketchStats {
 
 interface Store {
   count: number;
+  bins: number[];
+  offset: number;
+  minKey: number;
+  maxKey: number;
   merge(other: Store): void;
 }
 interface RawSketch {
+  mapping: { toProto(): unknown };
+  zeroCount: number;
   count: number;
   store: Store;
   negativeStore: Store;
@@ -105,8 +117,22 @@ export class QuantileSketch {
     return Math.min(this.stats.max, Math.max(this.stats.min, v));
   }
 
+  /**
+   * The library's protobuf form, with each store's bins cut to the keys in use: its own `toProto`
+   * writes the whole grown array (chunks of 128 bins), several times the bytes for a typical bucket.
+   */
   toBytes(): Uint8Array {
-    return this.raw.toProto();
+    const store = (s: Store) => {
+      if (s.count === 0) return { contiguousBinCounts: [], contiguousBinIndexOffset: 0 };
+      return { contiguousBinCounts: s.bins.slice(s.minKey - s.offset, s.maxKey - s.offset + 1), contiguousBinIndexOffset: s.minKey };
+    };
+    const message = proto.DDSketch.create({
+      mapping: this.raw.mapping.toProto(),
+      positiveValues: store(this.raw.store),
+      negativeValues: store(this.raw.negativeStore),
+      zeroCount: this.raw.zeroCount,
+    });
+    return proto.DDSketch.encode(message).finish();
   }
 
   statsOf(): SketchStats {

@@ -6,7 +6,7 @@ import { AppError } from '../../lib/errors.js';
 import type { MetricsServices } from './metrics.module.js';
 import { eventBody, seriesParams, toEvent, toSeriesQuery } from './metrics.params.js';
 import { snapshotOf } from './metrics.routes.js';
-import { MAX_SAMPLES_PER_REQUEST, samplesBody } from './metrics.samples.js';
+import { MAX_SAMPLES_PER_REQUEST, parseSampleBodies } from './metrics.samples.js';
 import {
   LabelInput,
   MetricCollectorType,
@@ -93,8 +93,7 @@ export class MetricsResolver {
         );
       }),
     };
-    const parsed = parseInput(samplesBody, body);
-    return { accepted: (await this.store.push(parsed.samples, (i) => `samples[${i}]`)).accepted };
+    return { accepted: (await this.store.push(parseSampleBodies(body.samples, 'samples'), (i) => `samples[${i}]`)).accepted };
   }
 
   @Authorized('ADMIN')

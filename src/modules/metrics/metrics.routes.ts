@@ -8,7 +8,8 @@ import type { Clock } from '../../infra/clock.js';
 import { METRIC_TYPES } from './metrics.catalog.js';
 import type { MetricsServices } from './metrics.module.js';
 import { eventBody, seriesParams, labelsParam, toEvent, toSeriesQuery } from './metrics.params.js';
-import { sampleBody, samplesBody } from './metrics.samples.js';
+import { parseSampleBodies, type SampleBody } from './metrics.samples.js';
+import { AppError } from '../../lib/errors.js';
 import { SUMMARY_PERIODS, SUMMARY_TYPES } from './metrics.service.js';
 
 const listParams = z.strictObject({ collector: z.string().max(64).optional(), type: z.enum(METRIC_TYPES).optional() });
@@ -76,17 +77,18 @@ export function metricsRoutes(deps: { metrics: MetricsServices; clock: Clock; co
     ),
     push('/metrics', async (req, res) => {
       const body: unknown = req.body;
-      if (Array.isArray(body)) {
-        const parsed = parseInput(samplesBody, { samples: body });
-        res.status(201).json({ success: true, accepted: (await metrics.push(parsed.samples, (i) => `samples[${i}]`)).accepted });
+      const batch = Array.isArray(body) ? body : body && typeof body === 'object' && 'samples' in body ? body : undefined;
+      if (batch !== undefined) {
+        if (!Array.isArray(batch)) {
+          const extra = Object.keys(batch).find((k) => k !== 'samples');
+          if (extra) throw new AppError('BAD_USER_INPUT', `${extra}: unknown field`, { field: extra });
+        }
+        const samples = parseSampleBodies(Array.isArray(batch) ? batch : (batch as { samples: unknown }).samples, 'samples');
+        res.status(201).json({ success: true, accepted: (await metrics.push(samples, (i) => `samples[${i}]`)).accepted });
         return;
       }
-      if (body && typeof body === 'object' && 'samples' in body) {
-        const parsed = parseInput(samplesBody, body);
-        res.status(201).json({ success: true, accepted: (await metrics.push(parsed.samples, (i) => `samples[${i}]`)).accepted });
-        return;
-      }
-      const one = parseInput(sampleBody, body);
+      if (body === undefined || body === null || typeof body !== 'object') throw new AppError('BAD_USER_INPUT', 'body: expected a JSON object or array', { field: 'body' });
+      const [one] = parseSampleBodies(body, '') as [SampleBody];
       const at = one.timestamp ?? clock.now();
       const stored = await metrics.push([{ ...one, timestamp: at }], () => '');
       res.status(201).json({ success: true, metric_id: `met_${stored.batchId}`, timestamp: at });
