@@ -70,7 +70,9 @@ ALTER TABLE "MetricSeries" ADD CONSTRAINT "MetricSeries_metricId_fkey" FOREIGN K
 -- a row without a partition fails loudly instead of piling up where retention cannot drop it.
 
 -- Raw samples, one partition per UTC day. batch_id ties each row to the ingest batch that wrote it, so the
--- rollup job reads exactly what arrived since its last run (a BRIN index: batches are appended in order).
+-- rollup job reads exactly what arrived since its last run. A b-tree, not BRIN: a BRIN range is only
+-- summarized by a later vacuum, and the newest rows, the ones the rollup wants, would be scanned whole.
+-- Batch ids grow, so its inserts all land on the rightmost page.
 CREATE SEQUENCE "metric_batch_seq";
 
 CREATE TABLE "metric_samples" (
@@ -80,7 +82,7 @@ CREATE TABLE "metric_samples" (
     "batch_id" BIGINT NOT NULL
 ) PARTITION BY RANGE ("ts");
 CREATE INDEX "metric_samples_series_ts_idx" ON "metric_samples" ("series_id", "ts");
-CREATE INDEX "metric_samples_batch_idx" ON "metric_samples" USING BRIN ("batch_id");
+CREATE INDEX "metric_samples_batch_idx" ON "metric_samples" ("batch_id");
 -- Recent-sample counts (the collection rate) without touching the (series, ts) index.
 CREATE INDEX "metric_samples_ts_idx" ON "metric_samples" USING BRIN ("ts");
 
