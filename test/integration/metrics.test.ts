@@ -198,6 +198,30 @@ describe('refused input stores nothing', () => {
   });
 });
 
+describe('GraphQL', () => {
+  const graphql = async (query: string, variables: Record<string, unknown>) =>
+    (await (await fetch(`${api.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...operator }, body: JSON.stringify({ query, variables }) })).json()) as {
+      data?: Record<string, unknown>;
+      errors?: { extensions: { code: string; field?: string } }[];
+    };
+  it('recordMetrics refuses a bad sample naming it, metricSeries answers as REST does', async () => {
+    const push = 'mutation($s: [MetricSampleInput!]!) { recordMetrics(samples: $s) { accepted } }';
+    const bad = await graphql(push, { s: [{ name: 'test.gql', value: 1 }, { name: 'test.gql', value: 1, timestamp: '2026-02-07T16:00:00.000Z' }] });
+    expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'samples[1].timestamp' });
+    const ok = await graphql(push, { s: [{ name: 'test.gql', value: 4, labels: [{ key: 'env', value: 'prod' }] }] });
+    expect(ok.data).toEqual({ recordMetrics: { accepted: 1 } });
+    const params = { start: new Date(T0).toISOString(), end: new Date(T0 + 3_600_000).toISOString(), granularity: '5m', aggregation: 'p95' };
+    const series = await graphql('query($start: String!, $end: String, $g: String, $a: String) { metricSeries(name: "test.latency", start: $start, end: $end, granularity: $g, aggregation: $a) { granularity dataPoints { timestamp value } summary { count p99 } } }', {
+      start: params.start,
+      end: params.end,
+      g: params.granularity,
+      a: params.aggregation,
+    });
+    const rest = await query('test.latency', params);
+    expect(series.data?.metricSeries).toEqual({ granularity: '5m', dataPoints: rest.body.data.dataPoints, summary: { count: rest.body.data.summary.count, p99: rest.body.data.summary.p99 } });
+  });
+});
+
 describe('retention', () => {
   it('drops whole partitions past each tier’s retention', async () => {
     const partitions = async () => (await db.query(`SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'metric_samples'`)).rows.map((r) => r.relname as string);
