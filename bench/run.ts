@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<{ default: Bench }>> = {
   http: () => import('./http.bench.js'),
   live: () => import('./live.bench.js'),
   ingest: () => import('./ingest.bench.js'),
+  metrics: () => import('./metrics.bench.js'),
   sla: () => import('./sla.bench.js'),
 };
 

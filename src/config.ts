@@ -106,6 +106,17 @@ export const configSchema = z.object({
   LICENSE_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   /** How often a worker checks the license for its warning and its expiry. */
   LICENSE_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** Where Opsgraph keeps its files (created at start); the system collector and the `disk` health check measure its filesystem. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** Days each metrics tier is kept; retention drops whole partitions. */
+  METRICS_RETENTION_RAW_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  METRICS_RETENTION_1M_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  METRICS_RETENTION_5M_DAYS: z.coerce.number().int().min(1).max(1_095).default(90),
+  METRICS_RETENTION_1H_DAYS: z.coerce.number().int().min(1).max(3_650).default(730),
+  /** Label sets one pushed metric may have; the built-in collectors' series are not counted. */
+  METRICS_MAX_SERIES_PER_METRIC: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** Days recorded metric events are kept. */
+  METRICS_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
   /** Open a ticket when an incident opens in a `critical` SLA group, close it when the incident closes (plugin ticketing). */
   AUTO_INCIDENT_TICKETS: bool.default(true),
 
@@ -117,8 +128,6 @@ export const configSchema = z.object({
   RUNBOOKS_LOG_MAX_LINES: z.coerce.number().int().min(10).max(100_000).default(1_000),
   /** How long a run may wait for a worker to take it; after that it is given up, and never runs later. */
   RUNBOOKS_PICKUP_SECONDS: z.coerce.number().int().min(1).max(600).default(15),
-  /** The directory the server keeps its files in; the `disk` health check measures its filesystem. */
-  DATA_DIR: z.string().min(1).default('./data'),
   /** How often a worker runs the enabled health checks, until an admin sets `interval` (PATCH /api/v1/health/config). */
   HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(60),
   /** Each health check's own timeout, until an admin sets `timeout`; a run's `timeout` lowers it further. */

@@ -12,7 +12,7 @@ export type RouteAccess = Access | typeof AGENT;
  * `ops` is different: it is never implied, only a key that carries it may use the ops console
  * (`/api/ops`, runbooks included), so an agent's unscoped key cannot fail a deployment over.
  */
-export const API_KEY_SCOPES = ['operator', 'backup', 'ops'] as const;
+export const API_KEY_SCOPES = ['operator', 'backup', 'metrics', 'ops'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /**
@@ -35,7 +35,11 @@ export function authorize(principal: Principal | undefined, access: RouteAccess,
     }
     return;
   }
-  if (principal.kind !== 'user') throw new AppError('FORBIDDEN', 'API keys cannot use this operation');
+  if (principal.kind !== 'user') {
+    // A role route with a scope also takes the API keys of that scope (metric pushes: an operator or an exporter's key).
+    if (scope && (principal.scopes.length === 0 || principal.scopes.includes(scope))) return;
+    throw new AppError('FORBIDDEN', scope ? `this API key lacks the scope ${scope}` : 'API keys cannot use this operation', scope ? { scope } : undefined);
+  }
   if (!roleAtLeast(principal.role, access)) throw new AppError('FORBIDDEN', `requires role ${access} or higher`, { required: access });
 }
 

@@ -38,7 +38,7 @@ export interface RouteDef {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   access: RouteAccess;
-  /** For AGENT routes: the API key scope the route belongs to. */
+  /** For AGENT routes: the API key scope the route belongs to; on a role route, API keys of this scope are let in too. */
   scope?: ApiKeyScope;
   /**
    * For routes of people (a role): API keys carrying this scope may call them too, whatever the

@@ -26,6 +26,11 @@ export interface JobDefinition<P extends z.ZodType = z.ZodType> {
   concurrency?: number;
   /** A repeating schedule, registered with `upsertJobScheduler` so many instances may start safely. */
   schedule?: { every: number; payload: z.input<P> } | { pattern: string; payload: z.input<P> };
+  /**
+   * Its module sets the schedule at run time with `setSchedule` (an interval kept in the database
+   * and changed without a restart); worker start leaves such a schedule as it finds it.
+   */
+  managedSchedule?: boolean;
 }
 
 export const defineJob = <P extends z.ZodType>(def: JobDefinition<P>): JobDefinition<P> => def;
@@ -146,6 +151,18 @@ export class JobRegistry {
     );
   }
 
+  /**
+   * Repeats a job with `managedSchedule` every `everyMs` from now on (replacing its schedule, in
+   * Redis, for every worker), or stops repeating it when null.
+   */
+  async setSchedule<P extends z.ZodType>(def: JobDefinition<P>, everyMs: number | null, payload: z.input<P>): Promise<void> {
+    const known = this.jobs.get(def.name);
+    if (!known?.managedSchedule) throw new Error(`job "${def.name}" has no managed schedule`);
+    const queue = this.queues.get(known.queue)!;
+    if (everyMs === null) await queue.removeJobScheduler(def.name);
+    else await queue.upsertJobScheduler(def.name, { every: everyMs }, { name: def.name, data: known.payload.parse(payload), opts: known.options });
+  }
+
   async startWorkers(): Promise<void> {
     this.assertRunnable();
     for (const [queueName] of this.queues) {
@@ -175,7 +192,7 @@ export class JobRegistry {
     for (const [queueName, queue] of this.queues) {
       for (const scheduler of await queue.getJobSchedulers()) {
         const def = scheduler.key ? this.jobs.get(scheduler.key) : undefined;
-        if (def?.schedule && def.queue === queueName) continue;
+        if ((def?.schedule || def?.managedSchedule) && def.queue === queueName) continue;
         await queue.removeJobScheduler(scheduler.key);
         this.deps.logger.info({ queue: queueName, scheduler: scheduler.key }, 'removed the schedule of a job this version does not have');
       }

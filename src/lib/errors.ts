@@ -38,6 +38,10 @@ export const errorTable = {
    * program is missing): a 500 that says what happened, unlike INTERNAL, which is masked.
    */
   EXECUTION_FAILED: { http: 500, rest: 'ERR_EXECUTION', graphql: 'EXECUTION_FAILED' },
+  /** A metrics query too broad to answer (too many raw samples, cancelled by the statement timeout): ask a coarser tier (seed 000's ERR_4001). */
+  METRICS_QUERY_FAILED: { http: 422, rest: 'ERR_4001', graphql: 'BAD_USER_INPUT' },
+  /** A collector's change could not be put in force (its schedule lives in Redis); nothing was changed (seed 000's ERR_4002). */
+  COLLECTOR_FAILED: { http: 503, rest: 'ERR_4002', graphql: 'SERVICE_UNAVAILABLE' },
   /** Anything unexpected: logged with the request id, answered masked. */
   INTERNAL: { http: 500, rest: 'ERR_INTERNAL', graphql: 'INTERNAL_SERVER_ERROR' },
 } as const satisfies Record<string, { http: number; rest: string; graphql: string; graphqlHttp?: true }>;

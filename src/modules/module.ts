@@ -36,8 +36,8 @@ export interface ModuleDeps {
    * them to `events` too), and declare the jobs they start with `on` (see infra/outbox.ts).
    */
   outbox: Pick<Outbox, 'add' | 'nudge' | 'on'>;
-  /** Enqueueing; moving a schedule to another interval; what the queues look like (backlog, workers, failures). */
-  jobs: Pick<JobRegistry, 'enqueue' | 'waitingCounts' | 'reschedule' | 'queueHealth'>;
+  /** Enqueueing; run-time schedules (`reschedule`, `setSchedule` for `managedSchedule` jobs); the queues (backlog, workers, failures, counts). */
+  jobs: Pick<JobRegistry, 'enqueue' | 'waitingCounts' | 'reschedule' | 'queueHealth' | 'setSchedule' | 'queues'>;
   clock: Clock;
   logger: Logger;
   security: SecurityLog;

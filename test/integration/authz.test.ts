@@ -83,6 +83,14 @@ const CONTRACT: Record<string, Level> = {
   'Subscription.ticketCreated': 'VIEWER',
   'Subscription.ticketUpdated': 'VIEWER',
   'Subscription.ticketDeleted': 'VIEWER',
+  'Query.metrics': 'VIEWER',
+  'Query.metricsSnapshot': 'VIEWER',
+  'Query.metricSeries': 'VIEWER',
+  'Query.metricCollectors': 'VIEWER',
+  'Query.metricsStats': 'VIEWER',
+  'Mutation.recordMetrics': 'OPERATOR',
+  'Mutation.recordEvent': 'OPERATOR',
+  'Mutation.updateCollector': 'ADMIN',
 };
 
 function declaredAccess(): Map<string, Level> {
