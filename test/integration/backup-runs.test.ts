@@ -3,13 +3,14 @@ import { existsSync, lstatSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { Header, Pack, ReadEntry } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_COMPLETED } from '../../src/modules/backups/backups.events.js';
 import { SLA_ALERT } from '../../src/modules/sla/sla.events.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { bearer, createTestEnv, listenOnBus, login, tokenFor, type TestApp, type TestEnv } from '../support/harness.js';
+import { bearer, createTestEnv, listenOnBus, login, tokenFor, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
 
 let env: TestEnv;
 let api: TestApp;
@@ -373,4 +374,34 @@ describe('one backup status per service', () => {
     expect(await serviceRow('fast')).toMatchObject({ lastBackupStatus: 'failed', backupOverdue: true });
     expect((await runAlert.heard()).message).toMatch(/durationSeconds \d+ is below minDurationSeconds 3600/);
   });
+});
+
+describe('schedules and retention', () => {
+  it('a cron schedule makes backups on the worker, and retention keeps the newest full chains', async () => {
+    await api.stop();
+    // Every second (a six-field pattern), keeping one full chain.
+    const scheduled = await env.startApp({
+      role: 'all',
+      clock,
+      overrides: { BACKUP_SOURCES: source, BACKUP_DIR: backupDir, BACKUP_RESTORE_DIR: restores, BACKUP_SCHEDULE: '* * * * * *', BACKUP_RETENTION_COUNT: '1' },
+    });
+    const db = scheduled.app.db.prisma;
+    const schedulers = await scheduled.app.jobs.queues.get('backups')!.getJobSchedulers();
+    expect(schedulers.map((s) => [s.key, s.pattern])).toContainEqual(['backups.scheduled', '* * * * * *']);
+    // Scheduled runs have completed, and one's retention removed every older full chain.
+    const retained = async () => (await db.auditEntry.count({ where: { action: 'backup.delete', actorId: 'backups.retention' } })) > 0;
+    await waitFor(async () => (await retained()) && (await db.backup.count({ where: { status: 'completed', type: 'full', deletedAt: null } })) === 1, 15_000);
+    await scheduled.stop();
+    // Stopped, so no tick runs meanwhile: what is left is what retention kept.
+    const client = new pg.Client({ connectionString: env.databaseUrl });
+    await client.connect();
+    try {
+      const kept = (await client.query<{ id: string; metadata: unknown }>(`SELECT id, metadata FROM "Backup" WHERE status = 'completed' AND "deletedAt" IS NULL`)).rows;
+      expect(kept.map((k) => k.metadata)).toEqual([{ scheduled: true }]);
+      // Only the kept chain's archive is left on disk.
+      expect((await readdir(backupDir)).filter((n) => n.endsWith('.tar.gz'))).toEqual([`${kept[0]!.id}.tar.gz`]);
+    } finally {
+      await client.end();
+    }
+  }, 30_000);
 });

@@ -170,7 +170,7 @@ export function createBackupRuns(deps: BackupRunsDeps) {
   const newestCompleted = (except?: string) =>
     db.backup.findFirst({
       where: { status: 'completed', deletedAt: null, ...(except ? { id: { not: except } } : {}) },
-      orderBy: [{ completedAt: 'desc' }, { id: 'desc' }],
+      orderBy: [{ completedAt: 'desc' }, { seq: 'desc' }],
     });
 
   /** The chain a backup restores from, oldest (its full backup) first; every archive must be there. */
@@ -327,11 +327,10 @@ export function createBackupRuns(deps: BackupRunsDeps) {
     const removed = await inTransaction(deps.pool, async (tx) => {
       const doomed = await tx.query<Backup>(
         `WITH fulls AS (
-           SELECT id, "completedAt", row_number() OVER (ORDER BY "completedAt" DESC, id DESC) AS n
-           FROM "Backup" WHERE type = 'full' AND status = 'completed' AND "deletedAt" IS NULL),
-         oldest_kept AS (SELECT min("completedAt") AS at FROM fulls WHERE n <= $1)
+           SELECT id, row_number() OVER (ORDER BY "completedAt" DESC, seq DESC) AS n
+           FROM "Backup" WHERE type = 'full' AND status = 'completed' AND "deletedAt" IS NULL)
          SELECT b.* FROM "Backup" b
-         WHERE b."chainId" IN (SELECT id FROM fulls WHERE n > $1 AND "completedAt" <= (SELECT at FROM oldest_kept))
+         WHERE b."chainId" IN (SELECT id FROM fulls WHERE n > $1)
            AND b.status IN ('completed', 'failed')
          ORDER BY b."createdAt" DESC
          FOR UPDATE`,

@@ -17,6 +17,7 @@ ALTER TABLE "BackupReport" ADD COLUMN     "durationSeconds" INTEGER;
 -- CreateTable
 CREATE TABLE "Backup" (
     "id" TEXT NOT NULL,
+    "seq" BIGSERIAL NOT NULL,
     "type" "BackupKind" NOT NULL,
     "status" "BackupRunStatus" NOT NULL DEFAULT 'pending',
     "compression" INTEGER NOT NULL,
@@ -55,6 +56,9 @@ CREATE TABLE "BackupFile" (
 
     CONSTRAINT "BackupFile_pkey" PRIMARY KEY ("backupId","path")
 );
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Backup_seq_key" ON "Backup"("seq");
 
 -- CreateIndex
 CREATE INDEX "Backup_status_createdAt_idx" ON "Backup"("status", "createdAt");
