@@ -158,7 +158,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     return instance.services as S;
   };
   const runtime = createProcessRuntime();
-  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, redisFallbacks, events, outbox, jobs, clock, logger, security, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf, runtime };
+  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, redisFallbacks, events, outbox, jobs, clock, logger, security, limiter, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf, runtime };
   for (const m of moduleList) built.set(m.name, m.create(deps));
   jobs.register([...outbox.jobs, ...[...built.values()].flatMap((m) => m.jobs ?? [])]);
   const routes = [...built.values()].flatMap((m) => m.routes ?? []);

@@ -73,3 +73,22 @@ describe('a worker killed mid-run', () => {
     expect(await api.app.db.prisma.backupFile.count({ where: { backupId: id } })).toBe(0);
   }, 90_000);
 });
+
+describe('the backupOps budget', () => {
+  it('is one budget for REST and GraphQL: once REST has spent it, the GraphQL mutations are refused too', async () => {
+    const limited = await env.startApp({ role: 'api', overrides: { ...dirs, RATE_LIMIT_BACKUP_OPS: '2', BACKUP_WAIT_SECONDS: '0' } });
+    // The operator of the first instance: one deployment, one user table.
+    const headers = { ...bearer(await tokenFor(api, 'OPERATOR')), 'content-type': 'application/json' };
+    const verifyRest = () => fetch(`${limited.url}/api/v1/backups/backup_20261201_000000_000000/verify`, { method: 'POST', headers, body: '{}' });
+    let status = 0;
+    for (let i = 0; i < 3 && status !== 429; i++) status = (await verifyRest()).status;
+    expect(status).toBe(429);
+    const gq = await fetch(`${limited.url}/graphql`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query: 'mutation { verifyBackup(id: "backup_20261201_000000_000000") { valid } }' }),
+    });
+    const body = (await gq.json()) as { errors: { extensions: { code: string } }[] };
+    expect(body.errors[0]!.extensions.code).toBe('RATE_LIMITED');
+  });
+});

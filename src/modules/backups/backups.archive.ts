@@ -196,10 +196,12 @@ export async function writeArchive(o: WriteArchiveOptions): Promise<ArchiveSumma
   try {
     await Promise.race([
       (async () => {
-        for (const source of o.sources) {
+        for (const configured of o.sources) {
+          // Walked by its real path, so a link on the way to it cannot hide BACKUP_DIR from the skip list.
+          const source = await realpath(configured).catch(() => configured);
           const st = await lstat(source).catch(() => null);
-          if (!st?.isDirectory()) throw new Error(`backup source ${source} is not a directory`);
-          const top = path.basename(source);
+          if (!st?.isDirectory()) throw new Error(`backup source ${configured} is not a directory`);
+          const top = path.basename(configured);
           seen?.add(top);
           const before = o.prior?.get(top);
           if (!before || before.kind !== 'dir') await addDir(top, st.mode & 0o7777, new Date(Math.floor(st.mtimeMs)));

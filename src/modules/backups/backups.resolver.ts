@@ -10,9 +10,11 @@ import { BackupFilter, BackupPage, BackupRestoreType, BackupStatsType, BackupTyp
 @Resolver()
 export class BackupsResolver {
   private readonly runs: BackupRuns;
+  private readonly backupOps: (ip: string | undefined) => Promise<void>;
 
-  constructor(services: { runs: BackupRuns }) {
+  constructor(services: { runs: BackupRuns; backupOps: (ip: string | undefined) => Promise<void> }) {
     this.runs = services.runs;
+    this.backupOps = services.backupOps;
   }
 
   @Authorized('VIEWER')
@@ -39,6 +41,7 @@ export class BackupsResolver {
   @Authorized('OPERATOR')
   @Mutation(() => BackupType_, { description: 'Queues a run and waits up to BACKUP_WAIT_SECONDS: completed, or still running (poll backup(id)).' })
   async createBackup(@Arg('input') input: CreateBackupInput, @Ctx() ctx: GraphQLContext): Promise<BackupRecord> {
+    await this.backupOps(ctx.ip);
     const { backup } = await this.runs.createAndWait(
       { type: input.type, compression: input.compression ?? undefined, exclude: input.exclude ?? undefined, metadata: input.metadata, serviceId: input.serviceId },
       actorOf(ctx),
@@ -48,17 +51,23 @@ export class BackupsResolver {
 
   @Authorized('OPERATOR')
   @Mutation(() => BackupVerificationType, { description: 'The archive checksum; with deep, every entry against the manifest. A failure is BACKUP_VERIFICATION_FAILED.' })
-  verifyBackup(@Arg('id', () => ID) id: string, @Arg('deep', () => Boolean, { nullable: true, defaultValue: false }) deep: boolean): Promise<VerifyOutcome> {
+  async verifyBackup(
+    @Arg('id', () => ID) id: string,
+    @Arg('deep', () => Boolean, { nullable: true, defaultValue: false }) deep: boolean,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<VerifyOutcome> {
+    await this.backupOps(ctx.ip);
     return this.runs.verify(id, deep);
   }
 
   @Authorized('OPERATOR')
   @Mutation(() => BackupRestoreType)
-  restoreBackup(
+  async restoreBackup(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => RestoreBackupInput, { nullable: true }) input: RestoreBackupInput | undefined,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RestoreOutcome> {
+    await this.backupOps(ctx.ip);
     return this.runs.restore(id, { target: input?.target ?? undefined, overwrite: input?.overwrite ?? false, verify: input?.verify ?? true }, actorOf(ctx));
   }
 
@@ -69,6 +78,7 @@ export class BackupsResolver {
     @Arg('keepMetadata', () => Boolean, { nullable: true, defaultValue: false }) keepMetadata: boolean,
     @Ctx() ctx: GraphQLContext,
   ): Promise<boolean> {
+    await this.backupOps(ctx.ip);
     await this.runs.remove(id, keepMetadata, actorOf(ctx));
     return true;
   }
