@@ -97,6 +97,8 @@ export async function writeArchive(o: WriteArchiveOptions): Promise<ArchiveSumma
   });
   // flush: the data is on disk before the caller renames the file into place.
   const written = pipeline(counter, createWriteStream(o.file, { flags: 'wx', mode: 0o600, flush: true }));
+  // Awaited on success; on failure the walk's own error is the one reported.
+  written.catch(() => undefined);
   const packFailed = new Promise<never>((_, reject) => pack.on('error', reject));
   packFailed.catch(() => undefined);
   pack.pipe(counter);

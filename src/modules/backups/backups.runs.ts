@@ -376,7 +376,13 @@ export function createBackupRuns(deps: BackupRunsDeps) {
         return 'failed';
       }
       if (row.status !== 'pending') return row.status;
-      await execute(row);
+      try {
+        await execute(row);
+      } catch (err) {
+        // Whatever went wrong (the database mid-run, a manifest insert), the record must not stay running.
+        log.warn({ backup: id, err: (err as Error).message }, 'backup run failed');
+        await failRun(row, (err as Error).message);
+      }
       return (await find(id)).status;
     });
   }
