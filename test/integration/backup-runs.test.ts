@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, readdir, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Header, Pack, ReadEntry } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKUP_COMPLETED } from '../../src/modules/backups/backups.events.js';
+import { BACKUP_COMPLETED, BACKUP_FAILED } from '../../src/modules/backups/backups.events.js';
 import { SLA_ALERT } from '../../src/modules/sla/sla.events.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -294,6 +294,26 @@ describe('server-run backups', () => {
     const gqBody = (await gq.json()) as Json;
     expect(gqBody.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
     expect(JSON.stringify(gqBody.errors[0].extensions)).toContain('compression');
+  });
+});
+
+describe('a run that fails', () => {
+  it('answers ERR_2001 with the failed record, raises backup:failed and leaves no archive', async () => {
+    const failedEvent = listenOnBus(api, BACKUP_FAILED, () => true);
+    const moved = `${source}.away`;
+    await rename(source, moved);
+    try {
+      const r = await create({ type: 'full' });
+      expect(r.status).toBe(500);
+      expect(r.body.error).toMatchObject({ code: 'ERR_2001', details: { id: expect.any(String), backup: { status: 'failed' } } });
+      expect(r.body.error.message).toContain('is not a directory');
+      const id = r.body.error.details.id as string;
+      expect((await failedEvent.heard()).backup).toMatchObject({ id, status: 'failed' });
+      expect((await readdir(backupDir)).filter((n) => n.includes(id))).toEqual([]);
+      expect(await api.app.db.prisma.backupFile.count({ where: { backupId: id } })).toBe(0);
+    } finally {
+      await rename(moved, source);
+    }
   });
 });
 
