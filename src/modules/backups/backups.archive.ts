@@ -3,6 +3,7 @@ import { constants, createReadStream, createWriteStream, lstatSync } from 'node:
 import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Header, Pack, ReadEntry, extract, list } from 'tar';
 import picomatch from 'picomatch';
@@ -85,7 +86,9 @@ export interface WriteArchiveOptions {
 }
 
 export async function writeArchive(o: WriteArchiveOptions): Promise<ArchiveSummary> {
-  const pack = new Pack({ gzip: { level: o.level }, portable: true });
+  // tar builds the stream; node:zlib compresses it on libuv's thread pool, beside the reading and hashing here.
+  const pack = new Pack({ portable: true });
+  const gzip = createGzip({ level: o.level, chunkSize: 64 * 1024 });
   const archiveHash = createHash('sha256');
   let compressedSize = 0;
   const counter = new Transform({
@@ -96,12 +99,12 @@ export async function writeArchive(o: WriteArchiveOptions): Promise<ArchiveSumma
     },
   });
   // flush: the data is on disk before the caller renames the file into place.
-  const written = pipeline(counter, createWriteStream(o.file, { flags: 'wx', mode: 0o600, flush: true }));
+  const written = pipeline(gzip, counter, createWriteStream(o.file, { flags: 'wx', mode: 0o600, flush: true }));
   // Awaited on success; on failure the walk's own error is the one reported.
   written.catch(() => undefined);
   const packFailed = new Promise<never>((_, reject) => pack.on('error', reject));
   packFailed.catch(() => undefined);
-  pack.pipe(counter);
+  pack.pipe(gzip);
 
   const summary = { fileCount: 0, originalSize: 0, unsteady: [] as string[], skipped: [] as string[] };
   const skip = new Set(await Promise.all(o.skipDirs.map((d) => realpath(d).catch(() => d))));
@@ -221,7 +224,7 @@ export async function writeArchive(o: WriteArchiveOptions): Promise<ArchiveSumma
       packFailed,
     ]);
   } catch (err) {
-    counter.destroy();
+    gzip.destroy();
     throw err;
   }
   return { ...summary, compressedSize, checksum: archiveHash.digest('hex') };
