@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { constants, createReadStream, createWriteStream, lstatSync } from 'node:fs';
-import { lstat, open, readdir, realpath } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream, lstatSync, type Stats } from 'node:fs';
+import { lstat, open, readdir, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { createGzip, type ZlibOptions } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Header, Pack, ReadEntry, extract, list } from 'tar';
 import picomatch from 'picomatch';
@@ -63,6 +63,9 @@ export function excludeMatcher(patterns: readonly string[]): (relPath: string) =
 }
 
 const CHUNK = 256 * 1024;
+/** Files opened (and, when small, read) ahead of the one being archived. */
+const READ_AHEAD = 16;
+const GZIP_SLACK = 4 * 1024 * 1024;
 
 /** Writes `chunk` to an entry, waiting while the archive behind it is busy (backpressure, so memory stays flat). */
 async function feed(entry: ReadEntry, chunk: Buffer): Promise<void> {
@@ -88,7 +91,8 @@ export interface WriteArchiveOptions {
 export async function writeArchive(o: WriteArchiveOptions): Promise<ArchiveSummary> {
   // tar builds the stream; node:zlib compresses it on libuv's thread pool, beside the reading and hashing here.
   const pack = new Pack({ portable: true });
-  const gzip = createGzip({ level: o.level, chunkSize: 64 * 1024 });
+  // A few MB of slack before the archive pushes back, so reading runs ahead while zlib compresses.
+  const gzip = createGzip({ level: o.level, chunkSize: 64 * 1024, writableHighWaterMark: GZIP_SLACK } as ZlibOptions);
   const archiveHash = createHash('sha256');
   let compressedSize = 0;
   const counter = new Transform({
@@ -126,72 +130,127 @@ export async function writeArchive(o: WriteArchiveOptions): Promise<ArchiveSumma
     await record({ path: name, kind: 'dir', size: 0, mode, mtime, sha256: null, deleted: false });
   }
 
-  async function addFile(abs: string, name: string) {
-    // O_NOFOLLOW and fstat: what is read is the regular file that was listed, not what a link now points to.
-    const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  /**
+   * A file opened (O_NOFOLLOW, then fstat: what is read is the regular file that was listed, not
+   * what a link now points to) and, when it is at most one chunk, read. Several are prepared ahead
+   * of the one being archived, so the file system's latency overlaps with compression.
+   */
+  type Prepared =
+    | { name: string; state: 'gone' | 'skipped' | 'unchanged' }
+    | { name: string; state: 'read'; st: Stats; data: Buffer; handle?: undefined }
+    | { name: string; state: 'open'; st: Stats; handle: FileHandle; data?: undefined };
+
+  async function prepare(abs: string, name: string): Promise<Prepared> {
+    const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return 'gone' as const; // gone since the listing
+      if (err.code === 'ELOOP') return 'skipped' as const; // it became a link
+      throw err;
+    });
+    if (typeof handle === 'string') return { name, state: handle };
+    let keep = false;
     try {
       const st = await handle.stat();
-      if (!st.isFile()) return void summary.skipped.push(name);
-      const mode = st.mode & 0o7777;
-      const mtime = new Date(Math.floor(st.mtimeMs));
-      seen?.add(name);
+      if (!st.isFile()) return { name, state: 'skipped' };
       const before = o.prior?.get(name);
-      if (before && before.kind === 'file' && before.size === st.size && before.mtimeMs === mtime.getTime()) return;
-      const size = st.size;
-      const entry = new ReadEntry(new Header({ path: name, type: 'File', mode, size, mtime }));
-      pack.add(entry);
-      const hash = createHash('sha256');
+      if (before && before.kind === 'file' && before.size === st.size && before.mtimeMs === Math.floor(st.mtimeMs)) return { name, state: 'unchanged' };
+      if (st.size > CHUNK) {
+        keep = true;
+        return { name, state: 'open', st, handle };
+      }
+      const data = Buffer.allocUnsafe(st.size);
       let pos = 0;
-      while (pos < size) {
-        const want = Math.min(CHUNK, size - pos);
-        const buf = Buffer.allocUnsafe(want);
-        const { bytesRead } = await handle.read(buf, 0, want, pos);
+      while (pos < st.size) {
+        const { bytesRead } = await handle.read(data, pos, st.size - pos, pos);
         if (bytesRead === 0) break;
-        const chunk = bytesRead === want ? buf : buf.subarray(0, bytesRead);
-        hash.update(chunk);
-        await feed(entry, chunk);
         pos += bytesRead;
       }
-      if (pos < size) {
-        // The file shrank while it was read: the header promised `size` bytes, so zeros make them up,
-        // and the manifest hashes what the archive holds.
-        summary.unsteady.push(name);
-        const zeros = Buffer.alloc(size - pos);
-        hash.update(zeros);
-        await feed(entry, zeros);
-      } else if ((await handle.stat()).size !== size) {
-        summary.unsteady.push(name);
-      }
-      entry.end();
-      summary.fileCount++;
-      summary.originalSize += size;
-      await record({ path: name, kind: 'file', size, mode, mtime, sha256: hash.digest('hex'), deleted: false });
+      return { name, state: 'read', st, data: pos === st.size ? data : data.subarray(0, pos) };
     } finally {
-      await handle.close();
+      if (!keep) await handle.close();
     }
   }
 
+  async function addFile(p: Prepared) {
+    if (p.state === 'gone') return;
+    if (p.state === 'skipped') return void summary.skipped.push(p.name);
+    seen?.add(p.name);
+    if (p.state === 'unchanged') return;
+    const f = p as Extract<Prepared, { state: 'read' | 'open' }>;
+    const { st, name } = f;
+    const size = st.size;
+    const mode = st.mode & 0o7777;
+    const mtime = new Date(Math.floor(st.mtimeMs));
+    const entry = new ReadEntry(new Header({ path: name, type: 'File', mode, size, mtime }));
+    pack.add(entry);
+    const hash = createHash('sha256');
+    let pos = 0;
+    try {
+      if (f.state === 'read') {
+        hash.update(f.data);
+        if (f.data.length) await feed(entry, f.data);
+        pos = f.data.length;
+      } else {
+        while (pos < size) {
+          const want = Math.min(CHUNK, size - pos);
+          const buf = Buffer.allocUnsafe(want);
+          const { bytesRead } = await f.handle.read(buf, 0, want, pos);
+          if (bytesRead === 0) break;
+          const chunk = bytesRead === want ? buf : buf.subarray(0, bytesRead);
+          hash.update(chunk);
+          await feed(entry, chunk);
+          pos += bytesRead;
+        }
+        if (pos === size && (await f.handle.stat()).size !== size) summary.unsteady.push(name);
+      }
+    } finally {
+      await f.handle?.close();
+    }
+    if (pos < size) {
+      // The file shrank while it was read: the header promised `size` bytes, so zeros make them up,
+      // and the manifest hashes what the archive holds.
+      summary.unsteady.push(name);
+      const zeros = Buffer.alloc(size - pos);
+      hash.update(zeros);
+      await feed(entry, zeros);
+    }
+    entry.end();
+    summary.fileCount++;
+    summary.originalSize += size;
+    await record({ path: name, kind: 'file', size, mode, mtime, sha256: hash.digest('hex'), deleted: false });
+  }
+
+  /** Files prepared ahead, in order; at most READ_AHEAD of them (each at most one chunk in memory). */
+  const ahead: Promise<Prepared>[] = [];
+  async function queueFile(abs: string, name: string) {
+    const next = prepare(abs, name);
+    next.catch(() => undefined);
+    ahead.push(next);
+    if (ahead.length >= READ_AHEAD) await addFile(await ahead.shift()!);
+  }
+  async function drainFiles() {
+    while (ahead.length) await addFile(await ahead.shift()!);
+  }
+
   async function walk(dirAbs: string, dirName: string, rel: string) {
-    const names = (await readdir(dirAbs)).sort();
-    for (const n of names) {
+    const entries = (await readdir(dirAbs, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const d of entries) {
       o.checkpoint?.();
-      const abs = path.join(dirAbs, n);
-      const relPath = rel ? `${rel}/${n}` : n;
-      const name = `${dirName}/${n}`;
+      const abs = path.join(dirAbs, d.name);
+      const relPath = rel ? `${rel}/${d.name}` : d.name;
+      const name = `${dirName}/${d.name}`;
       if (o.exclude(relPath)) continue;
-      const st = await lstat(abs).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return null; // gone since the listing
-        throw err;
-      });
-      if (!st) continue;
-      if (st.isDirectory()) {
+      if (d.isFile()) {
+        await queueFile(abs, name);
+      } else if (d.isDirectory()) {
         if (skip.has(abs)) continue;
+        const st = await lstat(abs).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+        if (!st?.isDirectory()) continue;
+        // A directory's entry goes in before anything inside it.
+        await drainFiles();
         seen?.add(name);
         const before = o.prior?.get(name);
         if (!before || before.kind !== 'dir') await addDir(name, st.mode & 0o7777, new Date(Math.floor(st.mtimeMs)));
         await walk(abs, name, relPath);
-      } else if (st.isFile()) {
-        await addFile(abs, name);
       } else {
         summary.skipped.push(name);
       }
@@ -211,6 +270,7 @@ export async function writeArchive(o: WriteArchiveOptions): Promise<ArchiveSumma
           const before = o.prior?.get(top);
           if (!before || before.kind !== 'dir') await addDir(top, st.mode & 0o7777, new Date(Math.floor(st.mtimeMs)));
           await walk(source, top, '');
+          await drainFiles();
         }
         if (o.prior && seen) {
           for (const [name, before] of o.prior) {
@@ -225,6 +285,8 @@ export async function writeArchive(o: WriteArchiveOptions): Promise<ArchiveSumma
     ]);
   } catch (err) {
     gzip.destroy();
+    // Files opened ahead are closed; their errors, if any, no longer matter.
+    for (const p of await Promise.allSettled(ahead)) if (p.status === 'fulfilled' && p.value.state === 'open') await p.value.handle.close();
     throw err;
   }
   return { ...summary, compressedSize, checksum: archiveHash.digest('hex') };

@@ -180,6 +180,7 @@ export function createBackupRuns(deps: BackupRunsDeps) {
       r = await find(r.parentId);
       chain.unshift(r);
     }
+    if (chain[0]!.type !== 'full') throw new AppError('CONFLICT', `backup ${row.id} no longer has the full backup its chain started from`, { id: row.id });
     for (const r of chain) {
       if (r.status !== 'completed' || r.deletedAt || !r.location) {
         throw new AppError('CONFLICT', `backup ${row.id} needs ${r.id}, whose archive is ${r.deletedAt ? 'deleted' : 'not complete'}`, { id: row.id, missing: r.id });
