@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { constants, createReadStream, createWriteStream, lstatSync, type Stats } from 'node:fs';
-import { lstat, open, readdir, realpath, type FileHandle } from 'node:fs/promises';
+import { close, constants, createReadStream, createWriteStream, fstat, lstatSync, open, read, type Stats } from 'node:fs';
+import { lstat, readdir, realpath } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { createGzip, type ZlibOptions } from 'node:zlib';
@@ -63,6 +64,14 @@ export function excludeMatcher(patterns: readonly string[]): (relPath: string) =
 }
 
 const CHUNK = 256 * 1024;
+
+// Plain descriptors rather than fs/promises FileHandles: a FileHandle per file costs more than the
+// reading of a small one.
+const openFd = promisify(open);
+const fstatFd = promisify(fstat);
+const closeFd = promisify(close);
+const readFd = (fd: number, buf: Buffer, offset: number, length: number, position: number) =>
+  new Promise<number>((resolve, reject) => read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 /** Files opened (and, when small, read) ahead of the one being archived. */
 const READ_AHEAD = 16;
 const GZIP_SLACK = 4 * 1024 * 1024;
@@ -138,35 +147,35 @@ export async function writeArchive(o: WriteArchiveOptions): Promise<ArchiveSumma
   type Prepared =
     | { name: string; state: 'gone' | 'skipped' | 'unchanged' }
     | { name: string; state: 'read'; st: Stats; data: Buffer; handle?: undefined }
-    | { name: string; state: 'open'; st: Stats; handle: FileHandle; data?: undefined };
+    | { name: string; state: 'open'; st: Stats; fd: number; data?: undefined };
 
   async function prepare(abs: string, name: string): Promise<Prepared> {
-    const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
+    const fd = await openFd(abs, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return 'gone' as const; // gone since the listing
       if (err.code === 'ELOOP') return 'skipped' as const; // it became a link
       throw err;
     });
-    if (typeof handle === 'string') return { name, state: handle };
+    if (typeof fd === 'string') return { name, state: fd };
     let keep = false;
     try {
-      const st = await handle.stat();
+      const st = await fstatFd(fd);
       if (!st.isFile()) return { name, state: 'skipped' };
       const before = o.prior?.get(name);
       if (before && before.kind === 'file' && before.size === st.size && before.mtimeMs === Math.floor(st.mtimeMs)) return { name, state: 'unchanged' };
       if (st.size > CHUNK) {
         keep = true;
-        return { name, state: 'open', st, handle };
+        return { name, state: 'open', st, fd };
       }
       const data = Buffer.allocUnsafe(st.size);
       let pos = 0;
       while (pos < st.size) {
-        const { bytesRead } = await handle.read(data, pos, st.size - pos, pos);
+        const bytesRead = await readFd(fd, data, pos, st.size - pos, pos);
         if (bytesRead === 0) break;
         pos += bytesRead;
       }
       return { name, state: 'read', st, data: pos === st.size ? data : data.subarray(0, pos) };
     } finally {
-      if (!keep) await handle.close();
+      if (!keep) await closeFd(fd);
     }
   }
 
@@ -193,17 +202,17 @@ export async function writeArchive(o: WriteArchiveOptions): Promise<ArchiveSumma
         while (pos < size) {
           const want = Math.min(CHUNK, size - pos);
           const buf = Buffer.allocUnsafe(want);
-          const { bytesRead } = await f.handle.read(buf, 0, want, pos);
+          const bytesRead = await readFd(f.fd, buf, 0, want, pos);
           if (bytesRead === 0) break;
           const chunk = bytesRead === want ? buf : buf.subarray(0, bytesRead);
           hash.update(chunk);
           await feed(entry, chunk);
           pos += bytesRead;
         }
-        if (pos === size && (await f.handle.stat()).size !== size) summary.unsteady.push(name);
+        if (pos === size && (await fstatFd(f.fd)).size !== size) summary.unsteady.push(name);
       }
     } finally {
-      await f.handle?.close();
+      if (f.state === 'open') await closeFd(f.fd);
     }
     if (pos < size) {
       // The file shrank while it was read: the header promised `size` bytes, so zeros make them up,
@@ -286,7 +295,7 @@ export async function writeArchive(o: WriteArchiveOptions): Promise<ArchiveSumma
   } catch (err) {
     gzip.destroy();
     // Files opened ahead are closed; their errors, if any, no longer matter.
-    for (const p of await Promise.allSettled(ahead)) if (p.status === 'fulfilled' && p.value.state === 'open') await p.value.handle.close();
+    for (const p of await Promise.allSettled(ahead)) if (p.status === 'fulfilled' && p.value.state === 'open') await closeFd(p.value.fd);
     throw err;
   }
   return { ...summary, compressedSize, checksum: archiveHash.digest('hex') };
