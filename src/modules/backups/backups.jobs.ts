@@ -25,7 +25,7 @@ export function backupsJobs(backups: BackupsService, runs: BackupRuns, config: P
             name: 'backups.scheduled',
             queue: 'backups',
             payload: z.object({}),
-            // A job scheduler's cron pattern: one job per tick however many workers run (UTC).
+            // A job scheduler's cron pattern (the server's time zone): one job per tick however many workers run.
             schedule: { pattern: config.BACKUP_SCHEDULE, payload: {} },
             handler: () => runs.scheduled(config.BACKUP_SCHEDULE_TYPE),
             options: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
