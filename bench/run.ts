@@ -8,6 +8,7 @@ import type { Bench } from './harness.js';
 
 // An explicit list rather than a path built from user input: only these files can be loaded.
 const benches: Record<string, () => Promise<{ default: Bench }>> = {
+  backups: () => import('./backups.bench.js'),
   http: () => import('./http.bench.js'),
   live: () => import('./live.bench.js'),
   ingest: () => import('./ingest.bench.js'),

@@ -166,7 +166,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
   const runtime = createProcessRuntime();
   const prometheus = createPrometheus({ runtime, queues: jobs.queues, logger });
-  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, redisFallbacks, events, outbox, jobs, clock, logger, security, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf, runtime, prometheus };
+  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, redisFallbacks, events, outbox, jobs, clock, logger, security, limiter, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf, runtime, prometheus };
   try {
     for (const m of moduleList) built.set(m.name, m.create(deps));
   } catch (err) {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { parseDependencies } from './lib/health.js';
 import { LicenseKeyConfigError, parsePublicKeys } from './lib/license-keys.js';
@@ -106,7 +107,7 @@ export const configSchema = z.object({
   LICENSE_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   /** How often a worker checks the license for its warning and its expiry. */
   LICENSE_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
-  /** Where Opsgraph keeps its files (created at start); the system collector and the `disk` health check measure its filesystem. */
+  /** Where Opsgraph keeps its files (created at start): the default source of backups and the parent of their directories; the system collector and the `disk` health check measure its filesystem. */
   DATA_DIR: z.string().min(1).default('./data'),
   /** Days each metrics tier is kept; retention drops whole partitions. */
   METRICS_RETENTION_RAW_DAYS: z.coerce.number().int().min(1).max(90).default(7),
@@ -161,7 +162,30 @@ export const configSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
     .optional(),
+  /** Directories a backup archives, comma-separated (default: DATA_DIR). Only configuration names them, never a request. */
+  BACKUP_SOURCES: z.string().min(1).optional(),
+  /** Where archives are written (default: DATA_DIR/backups). */
+  BACKUP_DIR: z.string().min(1).optional(),
+  /** Restores go to a new directory here by default, and a caller's target must lie inside it (default: DATA_DIR/restores). */
+  BACKUP_RESTORE_DIR: z.string().min(1).optional(),
+  /** How long POST /api/v1/backups waits for the run before answering 202 with the running record. */
+  BACKUP_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(60),
+  /** A cron pattern (5 or 6 fields) for scheduled backups; unset: none. */
+  BACKUP_SCHEDULE: z
+    .string()
+    .trim()
+    .regex(/^\S+(\s+\S+){4,5}$/, 'a cron pattern of 5 or 6 fields, such as "0 3 * * *"')
+    .optional(),
+  BACKUP_SCHEDULE_TYPE: z.enum(['full', 'incremental']).default('full'),
+  /** Completed full backups (with their incrementals) kept after each run; unset: all. */
+  BACKUP_RETENTION_COUNT: z.coerce.number().int().min(1).max(10_000).optional(),
 }).superRefine((c, ctx) => {
+  const sources = (c.BACKUP_SOURCES ?? c.DATA_DIR).split(',').map((s) => s.trim());
+  const names = sources.map((s) => path.basename(path.resolve(s)));
+  // Entries are named after their source's directory name: two sources of one name would collide.
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (sources.some((s) => !s)) ctx.addIssue({ code: 'custom', path: ['BACKUP_SOURCES'], message: 'an empty directory name' });
+  else if (twice) ctx.addIssue({ code: 'custom', path: ['BACKUP_SOURCES'], message: `two sources named "${twice}": entries are named after each source's directory` });
   if (c.NODE_ENV === 'production' && !c.JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required when NODE_ENV=production' });
   }
@@ -187,6 +211,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return parsed.data;
 }
+
+/** The backup directories as absolute paths, each default following DATA_DIR. */
+export function backupPaths(c: Pick<Config, 'DATA_DIR' | 'BACKUP_SOURCES' | 'BACKUP_DIR' | 'BACKUP_RESTORE_DIR'>) {
+  const dataDir = path.resolve(c.DATA_DIR);
+  return {
+    sources: (c.BACKUP_SOURCES ?? dataDir).split(',').map((s) => path.resolve(s.trim())),
+    backupDir: path.resolve(c.BACKUP_DIR ?? path.join(dataDir, 'backups')),
+    restoreDir: path.resolve(c.BACKUP_RESTORE_DIR ?? path.join(dataDir, 'restores')),
+  };
+}
+export type BackupPaths = ReturnType<typeof backupPaths>;
 
 /** A URL safe to print: the password, if any, replaced by ****. */
 export function maskUrl(url: string): string {

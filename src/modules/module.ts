@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { AuditRecorder } from '../infra/audit-recorder.js';
 import type { LicenseService } from './licenses/licenses.service.js';
 import type { SecurityLog } from '../infra/security-log.js';
+import type { RateLimiter } from '../infra/ratelimit.js';
 import type { LoaderProvider } from '../graphql/loaders.js';
 import type { AnyLiveChannel } from '../http/channels.js';
 import type { MountPoint, RouteDef } from '../http/routes.js';
@@ -41,6 +42,8 @@ export interface ModuleDeps {
   clock: Clock;
   logger: Logger;
   security: SecurityLog;
+  /** The shared per-minute budgets (infra/ratelimit.ts), for operations GraphQL must count like their REST routes. */
+  limiter: RateLimiter;
   /** Appends to the audit log inside a service's transaction (see infra/audit-recorder.ts). */
   audit: AuditRecorder;
   /** The active license; gated modules call `licenses.require(plugin)` (see LicenseGuard). */

@@ -79,6 +79,13 @@ const CONTRACT: Record<string, Level> = {
   'Mutation.createTicket': 'OPERATOR',
   'Mutation.updateTicket': 'OPERATOR',
   'Mutation.deleteTicket': 'OPERATOR',
+  'Query.backups': 'VIEWER',
+  'Query.backup': 'VIEWER',
+  'Query.backupStats': 'VIEWER',
+  'Mutation.createBackup': 'OPERATOR',
+  'Mutation.verifyBackup': 'OPERATOR',
+  'Mutation.restoreBackup': 'OPERATOR',
+  'Mutation.deleteBackup': 'OPERATOR',
   'Mutation.addTicketComment': 'OPERATOR',
   'Subscription.ticketCreated': 'VIEWER',
   'Subscription.ticketUpdated': 'VIEWER',
@@ -154,7 +161,8 @@ let env: TestEnv;
 let api: TestApp;
 beforeAll(async () => {
   env = await createTestEnv();
-  api = await env.startApp({ role: 'api' });
+  // createBackup answers at once with the queued record (no worker runs here).
+  api = await env.startApp({ role: 'api', overrides: { BACKUP_WAIT_SECONDS: '0' } });
 });
 afterAll(() => env.cleanup());
 

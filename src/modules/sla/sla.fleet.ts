@@ -130,7 +130,7 @@ export function createFleetService(deps: {
         displayName?: string | null;
         namespace?: string | null;
         criticality?: string | null;
-        backup?: { expected: boolean; maxAgeDays: number };
+        backup?: { expected: boolean; maxAgeDays: number; minSizeBytes?: number | null; minDurationSeconds?: number | null; maxVerifiedAgeDays?: number | null };
       },
       actor: AuditActor,
     ): Promise<{ created: boolean; service: ServiceRecord }> {
@@ -152,6 +152,10 @@ export function createFleetService(deps: {
           criticality: input.criticality,
           backupExpected: input.backup?.expected,
           backupMaxAgeDays: input.backup?.maxAgeDays,
+          // Left out: kept as stored; null: cleared.
+          minBackupSizeBytes: input.backup?.minSizeBytes === undefined ? undefined : input.backup.minSizeBytes === null ? null : BigInt(input.backup.minSizeBytes),
+          minBackupDurationSeconds: input.backup?.minDurationSeconds,
+          maxVerifiedAgeDays: input.backup?.maxVerifiedAgeDays,
         };
         const saved = await tx.service.upsert({
           where: { nodeId_name: { nodeId: input.nodeId, name: input.name } },
@@ -180,7 +184,16 @@ export function createFleetService(deps: {
         namespace: s.namespace,
         criticality: s.criticality,
         slaGroup: s.slaGroup?.name ?? null,
-        operations: { backup: { expected: s.backupExpected, maxAgeDays: s.backupMaxAgeDays } },
+        operations: {
+          // The seed's two fields, and the optional bounds only where a service declared them.
+          backup: {
+            expected: s.backupExpected,
+            maxAgeDays: s.backupMaxAgeDays,
+            ...(s.minBackupSizeBytes !== null ? { minSizeBytes: Number(s.minBackupSizeBytes) } : {}),
+            ...(s.minBackupDurationSeconds !== null ? { minDurationSeconds: s.minBackupDurationSeconds } : {}),
+            ...(s.maxVerifiedAgeDays !== null ? { maxVerifiedAgeDays: s.maxVerifiedAgeDays } : {}),
+          },
+        },
       }));
     },
 
