@@ -38,7 +38,7 @@ const push = async (samples: { name: string; value: number; timestamp: number; t
   });
   expect(res.status).toBe(201);
 };
-const series = (params: Record<string, string | number>, auth?: Record<string, string>) => get(`/metrics/timeseries?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`, auth);
+const series = (params: Record<string, string | number>, auth?: Record<string, string>) => get(`/metrics/timeseries?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`, auth);
 /** Moves the fake clock, with access tokens valid at the new time (they last 15 minutes). */
 async function moveTo(ms: number): Promise<void> {
   clock.set(new Date(ms));
