@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDependencies } from './lib/health.js';
+import { parseConsoleMetrics } from './lib/ops-console.js';
 import { LicenseKeyConfigError, parsePublicKeys } from './lib/license-keys.js';
 
 /**
@@ -129,6 +130,22 @@ export const configSchema = z.object({
   RUNBOOKS_LOG_MAX_LINES: z.coerce.number().int().min(10).max(100_000).default(1_000),
   /** How long a run may wait for a worker to take it; after that it is given up, and never runs later. */
   RUNBOOKS_PICKUP_SECONDS: z.coerce.number().int().min(1).max(600).default(15),
+  /** Summary entries read from the metrics store: JSON `{ "<key>": { "metric", "unit", "labels", "combine" } }`. */
+  OPS_CONSOLE_METRICS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      try {
+        return parseConsoleMetrics(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** A stored console entry whose newest sample is older than this is stale. */
+  OPS_METRIC_STALE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
+  /** How often a worker stores the console's own figures in the metrics store (collector `ops`). */
+  OPS_CONSOLE_SAMPLE_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
   /** How often a worker runs the enabled health checks, until an admin sets `interval` (PATCH /api/v1/health/config). */
   HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(60),
   /** Each health check's own timeout, until an admin sets `timeout`; a run's `timeout` lowers it further. */

@@ -20,6 +20,11 @@ export interface SeriesQuery {
   labels: Labels;
   /** Keep the most recent `limit` points. */
   limit?: number;
+  /**
+   * Buckets of this length (epoch-aligned) instead of the tier's own: raw samples or the tier's
+   * buckets are added up into them. A multiple of the tier's bucket, or the buckets would straddle.
+   */
+  stepMs?: number;
 }
 
 export interface DataPoint {
@@ -104,9 +109,11 @@ export function createMetricsQuery(deps: { pool: pg.Pool; config: Config; clock:
     async series(q: SeriesQuery): Promise<SeriesAnswer> {
       const metric = await metricOf(q.name);
       const granularity = q.granularity === 'auto' ? autoGranularity(q.start.getTime(), q.end.getTime()) : q.granularity;
+      if (q.stepMs !== undefined && granularity !== 'raw' && q.stepMs % TIER_MS[granularity] !== 0) throw new AppError('BAD_USER_INPUT', `a step of ${q.stepMs} ms is not a whole number of ${granularity} buckets`, { field: 'step' });
       const ids = await seriesIds(metric.id, q.labels);
       const buckets = new Map<number, Accumulator>();
-      const acc = (ms: number) => {
+      const acc = (at: number) => {
+        const ms = q.stepMs === undefined ? at : bucketStart(at, q.stepMs);
         let a = buckets.get(ms);
         if (!a) buckets.set(ms, (a = new Accumulator()));
         return a;
@@ -152,6 +159,30 @@ export function createMetricsQuery(deps: { pool: pg.Pool; config: Config; clock:
         [filter.names ?? null, filter.collector ?? null, JSON.stringify(filter.labels ?? {}), new Date(deps.clock.now().getTime() - retentionMs(deps.config, 'raw')).toISOString()],
       );
       return rows.map((r) => ({ seriesId: Number(r.id), name: r.name, collector: r.collector, type: r.type, labels: r.labels, value: r.value, timestamp: r.ts }));
+    },
+
+    /** One metric's definition, or null when nothing by that name was ever stored. */
+    async definition(name: string): Promise<MetricDef | null> {
+      const [d] = await sql.query<MetricDef>({ name: 'opsgraph.metrics.definition', text: 'SELECT name, type, collector, description, unit FROM "MetricDefinition" WHERE name = $1' }, [name]);
+      return d ?? null;
+    },
+
+    /**
+     * Samples stored per second of their timestamps over the `windowSeconds` before now (seconds
+     * without any left out), every series of every collector: the store's side of the console's
+     * throughput. Reads today's raw partitions through the BRIN index on ts.
+     */
+    async samplesPerSecond(windowSeconds: number): Promise<{ second: number; n: number }[]> {
+      const now = deps.clock.now();
+      const rows = await sql.query<{ second: number; n: number }>(
+        {
+          name: 'opsgraph.metrics.samples-per-second',
+          text: `SELECT (extract(epoch FROM date_trunc('second', ts)) * 1000)::float8 AS second, count(*)::int AS n
+                   FROM metric_samples WHERE ts > $1 AND ts <= $2 GROUP BY 1`,
+        },
+        [new Date(now.getTime() - windowSeconds * 1_000).toISOString(), now.toISOString()],
+      );
+      return rows;
     },
 
     async definitions(filter: { collector?: string; type?: string } = {}): Promise<MetricDef[]> {

@@ -1,11 +1,14 @@
 import { z } from 'zod';
-import { defineJob } from '../../infra/jobs.js';
+import { defineJob, defineScheduledJob } from '../../infra/jobs.js';
 
 /** How many runs a worker executes at once: a mutating one (they hold the deployment lock) beside health checks. */
 const CONCURRENCY = 4;
 
-export function runbookJobs(run: (runId: string) => Promise<void>) {
+export function runbookJobs(run: (runId: string) => Promise<void>, sampleConsole: { everyMs: number; record: () => Promise<number> }) {
   return {
+    // The console's own figures as samples of the metrics store, so that they have a time series.
+    // One run per tick across the workers; a lost tick is a gap of one interval, not retried.
+    sampleConsole: defineScheduledJob({ name: 'runbooks.console-sample', queue: 'runbooks', everyMs: sampleConsole.everyMs, handler: sampleConsole.record }),
     execute: defineJob({
       name: 'runbooks.execute',
       queue: 'runbooks',

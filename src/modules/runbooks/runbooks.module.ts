@@ -1,4 +1,5 @@
 import { healthModule } from '../health/health.module.js';
+import { metricsModule } from '../metrics/metrics.module.js';
 import { defineModule } from '../module.js';
 import { slaModule } from '../sla/sla.module.js';
 import { createOpsConsole, type OpsConsole } from './runbooks.console.js';
@@ -12,7 +13,8 @@ import { createRunbooksService, type RunbooksService } from './runbooks.service.
 /**
  * Runbooks and the ops console (seed 002): the definitions of RUNBOOKS_FILE, their runs on the
  * `runbooks` workers, the console state they move, and /api/ops. Asks the SLA module for fleet
- * coverage and the health module for its dependency pings.
+ * coverage, the health module for its dependency pings, and the metrics store for the console's
+ * stored entries, its time series and the samples side of the throughput.
  */
 export const runbooksModule = defineModule<{ runbooks: RunbooksService; console: OpsConsole }>({
   name: 'runbooks',
@@ -23,7 +25,8 @@ export const runbooksModule = defineModule<{ runbooks: RunbooksService; console:
     const catalog = createRunbookCatalog(config.RUNBOOKS_FILE, log);
     const { fleet } = servicesOf(slaModule);
     const { health } = servicesOf(healthModule);
-    const defs = runbookJobs((runId) => runbooks.runJob(runId));
+    const { metrics } = servicesOf(metricsModule);
+    const defs = runbookJobs((runId) => runbooks.runJob(runId), { everyMs: config.OPS_CONSOLE_SAMPLE_SECONDS * 1_000, record: () => console.record() });
     const runbooks: RunbooksService = createRunbooksService({
       db,
       clock,
@@ -41,7 +44,15 @@ export const runbooksModule = defineModule<{ runbooks: RunbooksService; console:
       maxLogLines: config.RUNBOOKS_LOG_MAX_LINES,
       pickupMs: config.RUNBOOKS_PICKUP_SECONDS * 1_000,
     });
-    const console = createOpsConsole({ runbooks, fleet, jobs, clock });
+    const console: OpsConsole = createOpsConsole({
+      runbooks,
+      fleet,
+      metrics,
+      jobs,
+      clock,
+      stored: config.OPS_CONSOLE_METRICS,
+      staleMs: config.OPS_METRIC_STALE_SECONDS * 1_000,
+    });
     return {
       services: { runbooks, console },
       routes: [{ mount: '/api/ops', routes: opsRoutes(runbooks, console) }],

@@ -3,6 +3,8 @@ import { errorBody } from '../../http/envelope.js';
 import { requestActor, type RouteDef } from '../../http/routes.js';
 import { parseInput } from '../../http/validate.js';
 import { AppError } from '../../lib/errors.js';
+import { AGGREGATIONS } from '../../lib/metric-aggregate.js';
+import { parseLabelFilter } from '../../lib/metric-labels.js';
 import type { HealthBlock } from './runbooks.health.js';
 import type { OpsConsole } from './runbooks.console.js';
 import type { RunbooksService, RunRecord } from './runbooks.service.js';
@@ -24,6 +26,15 @@ const executeBody = z.strictObject({
   enforce: z.boolean().nullish(),
   dry_run: z.boolean().nullish(),
   reason: z.string().max(REASON_MAX).nullish(),
+});
+
+/** The time series' query string: seed 002's three, plus how a step's samples combine and a label filter. */
+const timeseriesParams = z.strictObject({
+  metric: z.string().min(1).max(200),
+  minutes: z.coerce.number().int().min(1).max(10_080).default(60),
+  step_seconds: z.coerce.number().int().min(10).max(3_600).default(60),
+  aggregation: z.enum(AGGREGATIONS).default('avg'),
+  labels: z.string().max(8_000).optional(),
 });
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -82,6 +93,18 @@ export function opsRoutes(runbooks: RunbooksService, console: OpsConsole): Route
       path: '/metrics/summary',
       ...read,
       handler: async (_req, res) => void res.json(await console.summary()),
+    },
+    {
+      method: 'get',
+      path: '/metrics/timeseries',
+      ...read,
+      handler: async (req, res) => {
+        const p = parseInput(timeseriesParams, req.query, 'query');
+        const labels = p.labels ? parseLabelFilter(p.labels) : {};
+        if (!labels) throw new AppError('BAD_USER_INPUT', 'labels: key:value pairs separated by commas, such as env:prod,region:eu', { field: 'labels' });
+        const series = await console.timeseries({ metric: p.metric, minutes: p.minutes, stepSeconds: p.step_seconds, aggregation: p.aggregation, labels });
+        res.json({ metric: series.metric, unit: series.unit, points: series.points.map((pt) => ({ timestamp: pt.timestamp.toISOString(), value: pt.value })) });
+      },
     },
     {
       method: 'post',

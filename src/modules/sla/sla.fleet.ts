@@ -444,19 +444,18 @@ export function createFleetService(deps: {
     },
 
     /**
-     * Service statuses received per second over the `windowSeconds` before now, at their busiest
-     * second (`max_over_time`), from the kept reports: the same figure whichever instance took them.
+     * Service statuses received per second over the `windowSeconds` before now, by their
+     * `observedAt`, from the kept reports (seconds without any left out): the same figures
+     * whichever instance took them.
      */
-    async peakStatusRate(windowSeconds: number): Promise<number> {
-      const [row] = await sql.query<{ peak: number | null }>({
-        name: 'opsgraph.fleet.peak-status-rate',
-        text: `SELECT max(n)::int AS peak FROM (
-                 SELECT count(*) AS n FROM "StatusObservation"
-                 WHERE "observedAt" > $1::timestamptz - make_interval(secs => $2) AND "observedAt" <= $1::timestamptz
-                 GROUP BY date_trunc('second', "observedAt")) per_second`,
+    async statusesPerSecond(windowSeconds: number): Promise<{ second: number; n: number }[]> {
+      return sql.query<{ second: number; n: number }>({
+        name: 'opsgraph.fleet.statuses-per-second',
+        text: `SELECT (extract(epoch FROM date_trunc('second', "observedAt")) * 1000)::float8 AS second, count(*)::int AS n FROM "StatusObservation"
+                WHERE "observedAt" > $1::timestamptz - make_interval(secs => $2) AND "observedAt" <= $1::timestamptz
+                GROUP BY 1`,
         values: [clock.now(), windowSeconds],
       });
-      return row?.peak ?? 0;
     },
 
     async pruneObservations(replayHours: number): Promise<number> {
