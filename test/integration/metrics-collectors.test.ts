@@ -54,7 +54,8 @@ describe('collectors', () => {
   });
 
   it('a collector disabled, re-enabled and re-timed at run time, without a restart', async () => {
-    for (const name of ['system', 'process']) {
+    // A scheduled collector (system) and an in-process one (process), side by side.
+    await Promise.all(['system', 'process'].map(async (name) => {
       expect(await (await patch(name, { enabled: false })).json()).toMatchObject({ data: { name, enabled: false, interval: 1 } });
       // In force within one old interval: after it, the count stays still.
       await new Promise((r) => setTimeout(r, 1_500));
@@ -64,7 +65,7 @@ describe('collectors', () => {
       expect((await patch(name, { enabled: true, interval: 2 })).status).toBe(200);
       await waitFor(async () => (await collector(name)).collectionCount >= stopped + 2, 10_000, 200);
       expect(await collector(name)).toMatchObject({ enabled: true, interval: 2 });
-    }
+    }));
     const refused = await patch('system', { interval: 0 });
     expect(refused.status).toBe(400);
     expect((await patch('nope', { enabled: true })).status).toBe(404);
