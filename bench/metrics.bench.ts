@@ -38,7 +38,9 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const serverEntry = fileURLToPath(new URL(`./metrics.server${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 async function startMetricsServer(dbUrl: string, prefix: string, rawDays: number) {
-  const child = spawn(process.execPath, ['--import', '@oxc-node/core/register', serverEntry, dbUrl, prefix, String(rawDays)], {
+  // BENCH_SERVER_CPU_PROF=<dir>: a V8 CPU profile of the server, as for the ingest bench.
+  const profile = process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', '@oxc-node/core/register', serverEntry, dbUrl, prefix, String(rawDays)], {
     cwd: repoRoot,
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 2, 'inherit', 'ipc'],
