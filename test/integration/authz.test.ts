@@ -162,7 +162,7 @@ let api: TestApp;
 beforeAll(async () => {
   env = await createTestEnv();
   // createBackup answers at once with the queued record (no worker runs here).
-  api = await env.startApp({ role: 'api', overrides: { BACKUP_WAIT_SECONDS: '0' } });
+  api = await env.startApp({ role: 'api', overrides: { BACKUP_WAIT_SECONDS: '0', RATE_LIMIT_BACKUP_OPS: '1000' } });
 });
 afterAll(() => env.cleanup());
 

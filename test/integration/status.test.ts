@@ -120,7 +120,8 @@ describe('GET /api/v1/status', () => {
       [b, b, b].map(
         (app) =>
           new Promise<WebSocket>((resolve, reject) => {
-            const ws = new WebSocket(`${app.url.replace(/^http/, 'ws')}/ws`);
+            // Signed in, so that the 5 s sign-in deadline cannot close them before B publishes.
+            const ws = new WebSocket(`${app.url.replace(/^http/, 'ws')}/ws?token=${viewer.authorization!.slice('Bearer '.length)}`);
             ws.once('open', () => resolve(ws));
             ws.once('error', reject);
           }),
