@@ -31,6 +31,7 @@ import { createAccessTokens } from './auth/tokens.js';
 import { createRateLimiter } from './infra/ratelimit.js';
 import { createSecurityLog } from './infra/security-log.js';
 import { createAuditRecorder } from './infra/audit-recorder.js';
+import { alertsModule } from './modules/alerts/alerts.module.js';
 import { auditModule } from './modules/audit/audit.module.js';
 import { backupsModule } from './modules/backups/backups.module.js';
 import { parsePublicKeys } from './lib/license-keys.js';
@@ -45,7 +46,7 @@ import { slaModule } from './modules/sla/sla.module.js';
 import { usersModule } from './modules/users/users.module.js';
 
 /** The module list: adding a domain is one module folder and one line here. */
-export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, licensesModule, slaModule, backupsModule, ticketsModule, auditModule];
+export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, licensesModule, slaModule, backupsModule, ticketsModule, alertsModule, auditModule];
 
 export type Role = ProcessRole;
 export const ROLES = PROCESS_ROLES;

@@ -95,6 +95,21 @@ export const configSchema = z.object({
   LICENSE_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** Open a ticket when an incident opens in a `critical` SLA group, close it when the incident closes (plugin ticketing). */
   AUTO_INCIDENT_TICKETS: bool.default(true),
+
+  /** Where the `file` notification channel appends its JSON lines. */
+  ALERT_FILE_PATH: z.string().min(1).default('data/alerts.log'),
+  /** An alert that fired before its rule was silenced still sends its `resolved`. */
+  ALERT_RESOLVE_THROUGH_SILENCE: bool.default(true),
+  /** A series whose newest sample is older than this has no data for the alert rules. */
+  ALERT_SAMPLE_STALE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** Refuse webhook targets on loopback and private addresses (checked at creation and at each delivery). */
+  WEBHOOK_DENY_PRIVATE: bool.default(false),
+  /** Delivery attempts of one notification before it is marked failed. */
+  NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  /** The first retry's delay; each next one doubles. */
+  NOTIFY_BACKOFF_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
+  /** How long one webhook delivery may take. */
+  NOTIFY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 }).superRefine((c, ctx) => {
   if (c.NODE_ENV === 'production' && !c.JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required when NODE_ENV=production' });

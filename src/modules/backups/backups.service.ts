@@ -3,9 +3,9 @@ import type pg from 'pg';
 import type { AuditActor } from '../../auth/actor.js';
 import type { AuditRecorder } from '../../infra/audit-recorder.js';
 import type { Clock } from '../../infra/clock.js';
-import type { EventBus } from '../../infra/events.js';
+import type { Outbox } from '../../infra/outbox.js';
 import type { Logger } from '../../infra/logger.js';
-import { inTransaction, sqlOf } from '../../infra/sql.js';
+import { inTransaction } from '../../infra/sql.js';
 import { AppError } from '../../lib/errors.js';
 import { SLA_ALERT, type SlaAlertEvent } from '../sla/sla.events.js';
 import { backupOverdueSql, SERVICE_COLUMNS, type ServiceRow } from '../sla/sla.records.js';
@@ -35,9 +35,8 @@ export interface BackupReportAnswer {
 /** A delivery repeated within this long is a retry of the first. */
 const DUPLICATE_WINDOW_MS = 60_000;
 
-export function createBackupsService(deps: { pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger; audit: AuditRecorder }) {
+export function createBackupsService(deps: { pool: pg.Pool; clock: Clock; outbox: Pick<Outbox, 'add' | 'nudge'>; logger: Logger; audit: AuditRecorder }) {
   const { clock } = deps;
-  const sql = sqlOf(deps.pool);
 
   function backupAlert(r: ServiceRow, at: Date): SlaAlertEvent {
     return {
@@ -116,6 +115,9 @@ export function createBackupsService(deps: { pool: pg.Pool; clock: Clock; events
          RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, (SELECT was FROM old WHERE old.id = s.id) AS was_overdue`,
         values: [targets.map((x) => x.id), input.status, input.sizeBytes ?? null, input.message ?? null, input.completedAt, now, input.reportId ?? null, deliveryHash],
       });
+      // The backup alerts travel with the change (the outbox), so none is lost while Redis is away.
+      const flipped = changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now));
+      await deps.outbox.add(db, SLA_ALERT, flipped);
       // One entry per report, not per service: a namespace report is one act of one sender.
       // A repeated reportId inserted nothing and changed nothing, so it is not audited again.
       if (changed.length) {
@@ -130,7 +132,7 @@ export function createBackupsService(deps: { pool: pg.Pool; clock: Clock; events
     });
     if ('duplicateOf' in outcome && outcome.duplicateOf) return answerFor(outcome.duplicateOf);
     const { targets, changed } = outcome;
-    await deps.events.publish(SLA_ALERT, changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now)));
+    if (changed.some((r) => r.backupOverdue !== r.was_overdue)) deps.outbox.nudge();
     return answerFor(targets);
   }
 
@@ -138,15 +140,19 @@ export function createBackupsService(deps: { pool: pg.Pool; clock: Clock; events
     /** Re-evaluates backupOverdue; an episode that starts or ends raises sla:alert once (the row flips once). */
     async evaluateBackups(): Promise<number> {
       const now = clock.now();
-      const rows = await sql.query<ServiceRow>(
-        // Rows a report is changing right now are skipped (no lock waits, no deadlock); the next run takes them.
-        `WITH due AS (SELECT id FROM "Service" WHERE "backupOverdue" IS DISTINCT FROM ${backupOverdueSql('$1')} FOR UPDATE SKIP LOCKED)
-         UPDATE "Service" s SET "backupOverdue" = ${backupOverdueSql('$1')}, "updatedAt" = $1 FROM due
-         WHERE s.id = due.id AND s."backupOverdue" IS DISTINCT FROM ${backupOverdueSql('$1')}
-         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}`,
-        [now],
-      );
-      await deps.events.publish(SLA_ALERT, rows.map((r) => backupAlert(r, now)));
+      const rows = await inTransaction(deps.pool, async (sql) => {
+        const flipped = await sql.query<ServiceRow>(
+          // Rows a report is changing right now are skipped (no lock waits, no deadlock); the next run takes them.
+          `WITH due AS (SELECT id FROM "Service" WHERE "backupOverdue" IS DISTINCT FROM ${backupOverdueSql('$1')} FOR UPDATE SKIP LOCKED)
+           UPDATE "Service" s SET "backupOverdue" = ${backupOverdueSql('$1')}, "updatedAt" = $1 FROM due
+           WHERE s.id = due.id AND s."backupOverdue" IS DISTINCT FROM ${backupOverdueSql('$1')}
+           RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}`,
+          [now],
+        );
+        await deps.outbox.add(sql, SLA_ALERT, flipped.map((r) => backupAlert(r, now)));
+        return flipped;
+      });
+      if (rows.length) deps.outbox.nudge();
       return rows.length;
     },
 
