@@ -226,7 +226,7 @@ export function createNotifier(deps: {
         // A resolution goes where the firing went; where the firing was held, so is the resolution.
         if (fired === undefined) return alert.suppressedBy ? 'SUPPRESSED' : 'DEDUPLICATED';
         if (fired === 'SILENCED' || fired === 'SUPPRESSED' || fired === 'DEDUPLICATED') return fired;
-        if (silenced && !(deps.resolveThroughSilence && rule?.silencedAt && alert.firedAt && alert.firedAt < rule.silencedAt)) return 'SILENCED';
+        if (silenced && !(deps.resolveThroughSilence && rule?.silencedAt && alert.firedAt && alert.firedAt <= rule.silencedAt)) return 'SILENCED';
         return 'QUEUED';
       };
       const rows = channels.map((c) => ({ channelId: c.id, status: statusFor(c) }));
