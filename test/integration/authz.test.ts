@@ -72,6 +72,23 @@ const CONTRACT: Record<string, Level> = {
   'Subscription.ticketCreated': 'VIEWER',
   'Subscription.ticketUpdated': 'VIEWER',
   'Subscription.ticketDeleted': 'VIEWER',
+  'Query.alertRules': 'VIEWER',
+  'Query.alertRule': 'VIEWER',
+  'Query.alerts': 'VIEWER',
+  'Query.alertNotifications': 'VIEWER',
+  'Query.alertingConfig': 'VIEWER',
+  'Query.notificationChannels': 'VIEWER',
+  'Mutation.createAlertRule': 'ADMIN',
+  'Mutation.updateAlertRule': 'ADMIN',
+  'Mutation.deleteAlertRule': 'ADMIN',
+  'Mutation.silenceAlertRule': 'OPERATOR',
+  'Mutation.acknowledgeAlert': 'OPERATOR',
+  'Mutation.resolveAlert': 'OPERATOR',
+  'Mutation.createAlert': 'OPERATOR',
+  'Mutation.createNotificationChannel': 'ADMIN',
+  'Mutation.testNotificationChannel': 'ADMIN',
+  'Mutation.updateAlertingConfig': 'ADMIN',
+  'Subscription.alertChanged': 'VIEWER',
 };
 
 function declaredAccess(): Map<string, Level> {
