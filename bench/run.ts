@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<{ default: Bench }>> = {
   http: () => import('./http.bench.js'),
   ingest: () => import('./ingest.bench.js'),
   sla: () => import('./sla.bench.js'),
+  alerting: () => import('./alerting.bench.js'),
 };
 
 function usage(message: string): never {

@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTestEnv, tokenFor, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
 import { webhookReceiver } from '../support/receiver.js';
@@ -9,7 +11,7 @@ let admin: Record<string, string>;
 
 beforeAll(async () => {
   env = await createTestEnv();
-  api = await env.startApp({ role: 'all', overrides: { NOTIFY_MAX_ATTEMPTS: '4', NOTIFY_BACKOFF_MS: '20', RATE_LIMIT_STANDARD: '100000' } });
+  api = await env.startApp({ role: 'all', overrides: { NOTIFY_MAX_ATTEMPTS: '4', NOTIFY_BACKOFF_MS: '20', NOTIFY_TIMEOUT_MS: '500', RATE_LIMIT_STANDARD: '100000' } });
   admin = { ...bearer(await tokenFor(api, 'ADMIN')), 'content-type': 'application/json' };
 });
 afterAll(() => env.cleanup());
@@ -104,6 +106,37 @@ describe('webhook notifications', () => {
       expect(tested.body!.data).toMatchObject({ delivered: false, status: 'failed', responseCode: 500 });
     } finally {
       await receiver.close();
+    }
+  });
+});
+
+describe('webhook delivery limits', () => {
+  /** A receiver answering every request with `respond`. */
+  async function server(respond: (res: ServerResponse) => void) {
+    const s = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => respond(res));
+    });
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/`, close: () => new Promise<void>((r) => (s.closeAllConnections(), s.close(() => r()))) };
+  }
+  const test = async (name: string, url: string) => {
+    const c = await call('POST', '/alerts/channels', { name, type: 'webhook', config: { url } });
+    return (await call('POST', `/alerts/channels/${c.body!.data.id}/test`)).body!.data;
+  };
+
+  it('follows no redirect, reads at most 64 KiB of an answer, and gives up at the timeout', async () => {
+    const redirect = await server((res) => res.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' }).end());
+    const huge = await server((res) => res.writeHead(200).end('x'.repeat(5 * 1024 * 1024)));
+    const silent = await server(() => undefined);
+    try {
+      expect(await test('redirecting', redirect.url)).toMatchObject({ delivered: false, responseCode: 302, error: expect.stringMatching(/redirect .* not followed/) });
+      expect(await test('chatty', huge.url)).toMatchObject({ delivered: true, responseCode: 200 });
+      const slow = await test('silent', silent.url);
+      expect(slow).toMatchObject({ delivered: false, responseCode: null, error: 'timed out after 500 ms' });
+      expect(slow.durationMs).toBeLessThan(5_000);
+    } finally {
+      await Promise.all([redirect.close(), huge.close(), silent.close()]);
     }
   });
 });
