@@ -6,6 +6,7 @@ import { recordSamples } from '../../src/modules/alerts/alerts.samples.js';
 import { createSlaEngine } from '../../src/modules/sla/sla.engine.js';
 import { createFleetService } from '../../src/modules/sla/sla.fleet.js';
 import { agent, newAgentKey } from '../support/agent.js';
+import { activateTestLicense } from '../support/license.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { ADMIN, bearer, createTestEnv, login, queueIdle, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
 import { webhookReceiver } from '../support/receiver.js';
@@ -216,5 +217,62 @@ describe('a silent node', () => {
     ]);
     const after = await call('GET', '/alerts?status=active');
     expect(after.body!.alerts.filter((x: any) => x.metadata.labels.nodeId === 'edge-7')).toEqual([]);
+  });
+});
+
+describe('SLA burn-rate alerts', () => {
+  it('a scripted outage pages at the evaluation where 1 h and 5 min both burn over 14.4x, not before; unknown time burns nothing', async () => {
+    await activateTestLicense(a, { now: clock.now(), plugins: ['sla'] });
+    const { evaluator } = evaluatorOf(a);
+    const key = await newAgentKey(a);
+    const ag = agent(a, key);
+    const report = (at: number, pay: string, cart: string | null) =>
+      ag.status({
+        nodeId: 'burn-1',
+        observedAt: new Date(at).toISOString(),
+        services: [{ name: 'pay', status: pay, slaGroup: 'payments' }, ...(cart ? [{ name: 'cart', status: cart, slaGroup: 'payments' }] : [])],
+        slaGroups: [{ name: 'payments', displayName: 'Payments', tier: 'high' }],
+      });
+    // Two hours up, one report a minute (replayed: the clock stands at the end).
+    const T = clock.now().getTime();
+    for (let m = 120; m >= 1; m--) expect((await report(T - m * 60_000, 'OPERATIONAL', 'OPERATIONAL')).status).toBe(200);
+    const burning = async () =>
+      (await a.app.db.pool.query(`SELECT labels->>'window' AS w, labels->>'scope' AS scope FROM "Alert" WHERE metadata->>'kind' = 'burn-rate' AND state = 'FIRING' ORDER BY 1, 2`)).rows;
+    const pages = async () => (await burning()).filter((r) => r.w !== '3d/6h');
+    // At 99.9 % (tier high) a burn rate of 14.4 over 1 h is 52 s down; cart stops reporting (unknown) meanwhile.
+    await report(T, 'MAJOR_OUTAGE', 'OPERATIONAL');
+    clock.advance(30_000);
+    await report(clock.now().getTime(), 'MAJOR_OUTAGE', null);
+    await evaluator.evaluate();
+    // 30 s down in 2 h measured is a ticket already (3d/6h over 1x: only measured time counts), not a page.
+    expect(await pages()).toEqual([]);
+    expect(await burning()).toEqual([
+      { w: '3d/6h', scope: 'GROUP' },
+      { w: '3d/6h', scope: 'SERVICE' },
+    ]);
+    clock.advance(30_000);
+    await report(clock.now().getTime(), 'MAJOR_OUTAGE', null);
+    await evaluator.evaluate();
+    // 60 s of 60 min down: 16.7x over 1 h, 200x over 5 min; the group is down with it. The 6 h window
+    // holds only the 2 h measured: 8.2x over it and 33x over 30 min page too.
+    expect(await pages()).toEqual([
+      { w: '1h/5m', scope: 'GROUP' },
+      { w: '1h/5m', scope: 'SERVICE' },
+      { w: '6h/30m', scope: 'GROUP' },
+      { w: '6h/30m', scope: 'SERVICE' },
+    ]);
+    const [page] = (await a.app.db.pool.query(`SELECT severity, labels, value FROM "Alert" WHERE metadata->>'kind' = 'burn-rate' AND state = 'FIRING' AND labels->>'scope' = 'SERVICE' AND labels->>'window' = '1h/5m'`)).rows;
+    expect(page).toMatchObject({ severity: 'critical', labels: { window: '1h/5m', burnRate: '14.4', nodeId: 'burn-1' } });
+    expect(page.value).toBeCloseTo(1000 / 60, 0);
+    // cart's silence is unknown time: none of its windows burns.
+    const cart = (await a.app.db.pool.query(`SELECT id FROM "Service" WHERE name = 'cart'`)).rows[0].id;
+    expect((await a.app.db.pool.query(`SELECT count(*)::int AS n FROM "Alert" WHERE metadata->>'kind' = 'burn-rate' AND labels->>'subjectId' = $1`, [cart])).rows[0].n).toBe(0);
+    // Back up at the next report: once the outage has left the 5 min window, the 1h/5m page resolves.
+    for (let i = 0; i < 12; i++) {
+      clock.advance(30_000);
+      await report(clock.now().getTime(), 'OPERATIONAL', null);
+    }
+    await evaluator.evaluate();
+    expect((await burning()).filter((r) => r.w === '1h/5m')).toEqual([]);
   });
 });
