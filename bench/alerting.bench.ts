@@ -7,8 +7,8 @@
  * reads the same samples. Then notifications delivered per second to a local HTTP receiver
  * (the delivery step: read the message, POST it signed, store the attempt), 32 at a time.
  *
- * Until the metrics store lands, the samples are read from the evaluator's own latest-sample table
- * (alerts.samples.ts), which is what the bare read measures too.
+ * The samples are stored and read through the metrics store (its ingest and its `latest` read, the
+ * one statement the evaluator asks of it); the bare read is that statement alone.
  */
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,7 +24,10 @@ import { sqlOf } from '../src/infra/sql.js';
 import { loadConfig } from '../src/config.js';
 import { createAlertEvaluator } from '../src/modules/alerts/alerts.evaluator.js';
 import { createNotifier } from '../src/modules/alerts/alerts.notifier.js';
-import { latestSamples, recordSamples } from '../src/modules/alerts/alerts.samples.js';
+import { latestSamples } from '../src/modules/alerts/alerts.samples.js';
+import { createIngest } from '../src/modules/metrics/metrics.ingest.js';
+import { createPartitions } from '../src/modules/metrics/metrics.partitions.js';
+import { createMetricsQuery } from '../src/modules/metrics/metrics.query.js';
 import { createSlaEngine } from '../src/modules/sla/sla.engine.js';
 import { createFleetService } from '../src/modules/sla/sla.fleet.js';
 import { createDatabase } from '../src/infra/prisma.js';
@@ -72,14 +75,17 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     const licenses = { has: async () => false };
     const fleet = createFleetService({ db: database.prisma, pool, clock, events: { publish: async () => undefined } as never, logger, audit: createAuditRecorder({ clock }), staleMs: 90_000, licenses: { maxServices: async () => null } });
     const engine = createSlaEngine({ db: database.prisma, pool, clock, staleMs: 90_000, frozenMs: 86_400_000 });
-    const evaluator = createAlertEvaluator({ pool, clock, outbox, logger, licenses, fleet, engine, staleMs: 90_000, sampleStaleMs: 300_000 });
+    const partitions = createPartitions({ pool, config, logger });
+    const ingest = createIngest({ pool, config, events: { publish: async () => undefined } as never, partitions });
+    const metrics = createMetricsQuery({ pool, config, clock });
+    const evaluator = createAlertEvaluator({ pool, clock, outbox, logger, licenses, fleet, engine, metrics, staleMs: 90_000, sampleStaleMs: 300_000 });
     const figures: Record<string, number> = {};
     const ratios: Record<string, number> = {};
     try {
       const samples = () =>
-        recordSamples(
-          sql,
+        ingest.ingest(
           Array.from({ length: METRICS * HOSTS }, (_, i) => ({ name: `bench.m${i % METRICS}`, value: 50, timestamp: new Date(now), labels: { host: `h${Math.floor(i / METRICS)}`, dc: 'eu' } })),
+          'custom',
         );
       const addRules = (from: number, to: number) =>
         sql.execute(
@@ -106,13 +112,13 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         const bare: number[] = [];
         for (let c = 0; c < CYCLES; c++) {
           const t0 = performance.now();
-          await latestSamples(sql, new Date(now - 300_000));
+          await metrics.latest({ names: Array.from({ length: METRICS }, (_, i) => `bench.m${i}`) });
           bare.push(performance.now() - t0);
         }
         return { p50: pct(times, 50), p95: pct(times, 95), statements: median(counts), maxStatements: Math.max(...counts), bare: median(bare) };
       };
       // As autovacuum would have by then: the planner needs the tables' statistics.
-      const analyze = () => sql.execute(`ANALYZE "AlertRule", "AlertSeriesSample", "Alert"`);
+      const analyze = () => sql.execute(`ANALYZE "AlertRule", "MetricSeries", "Alert", metric_samples`);
       await addRules(0, 1_000);
       await analyze();
       const small = await measure(1_000);

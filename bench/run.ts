@@ -8,8 +8,11 @@ import type { Bench } from './harness.js';
 
 // An explicit list rather than a path built from user input: only these files can be loaded.
 const benches: Record<string, () => Promise<{ default: Bench }>> = {
+  backups: () => import('./backups.bench.js'),
   http: () => import('./http.bench.js'),
+  live: () => import('./live.bench.js'),
   ingest: () => import('./ingest.bench.js'),
+  metrics: () => import('./metrics.bench.js'),
   sla: () => import('./sla.bench.js'),
   alerting: () => import('./alerting.bench.js'),
 };

@@ -16,10 +16,13 @@ import { createDatabase, type DatabaseHandle } from './infra/prisma.js';
 import { closeRedis, createRedis } from './infra/redis.js';
 import { createRedisFallbacks } from './infra/redis-fallbacks.js';
 import { createProcessRuntime, PROCESS_ROLES, type ProcessRole } from './infra/runtime.js';
+import { createPrometheus } from './infra/prometheus.js';
 import { buildOpsSchema } from './graphql/schema.js';
-import { createGraphQLServer, GRAPHQL_PATH, type GraphQLServer } from './graphql/server.js';
+import { createGraphQLServer, GRAPHQL_PATH, GRAPHQL_WS_PATH, type GraphQLServer } from './graphql/server.js';
 import { createLoaderRegistry } from './graphql/loaders.js';
 import { createHttpApp } from './http/app.js';
+import { CHANNELS_PATH, createChannelServer, type ChannelServer } from './http/channels.js';
+import { routeUpgrades } from './http/upgrade.js';
 import { answerClientError } from './http/envelope.js';
 import { type GuardDeps, type RouteDef } from './http/routes.js';
 import { ADMIN_LOGIN_PATH, adminSessionRouter } from './http/admin-session.js';
@@ -34,9 +37,11 @@ import { createAuditRecorder } from './infra/audit-recorder.js';
 import { alertsModule } from './modules/alerts/alerts.module.js';
 import { auditModule } from './modules/audit/audit.module.js';
 import { backupsModule } from './modules/backups/backups.module.js';
+import { metricsModule } from './modules/metrics/metrics.module.js';
 import { parsePublicKeys } from './lib/license-keys.js';
 import { licensesModule } from './modules/licenses/licenses.module.js';
 import { createLicenseService } from './modules/licenses/licenses.service.js';
+import { runbooksModule } from './modules/runbooks/runbooks.module.js';
 import { ticketsModule } from './modules/tickets/tickets.module.js';
 import type { AnyModule, ModuleDefinition, ModuleDeps, ModuleInstance } from './modules/module.js';
 import { healthModule } from './modules/health/health.module.js';
@@ -44,9 +49,11 @@ import { eventsModule } from './modules/events/events.module.js';
 import { securityModule } from './modules/security/security.module.js';
 import { slaModule } from './modules/sla/sla.module.js';
 import { usersModule } from './modules/users/users.module.js';
+import { liveModule } from './modules/live/live.module.js';
+import { prometheusModule } from './modules/prometheus/prometheus.module.js';
 
 /** The module list: adding a domain is one module folder and one line here. */
-export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, licensesModule, slaModule, backupsModule, ticketsModule, alertsModule, auditModule];
+export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, licensesModule, slaModule, backupsModule, metricsModule, ticketsModule, alertsModule, auditModule, runbooksModule, liveModule, prometheusModule];
 
 export type Role = ProcessRole;
 export const ROLES = PROCESS_ROLES;
@@ -159,21 +166,43 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     return instance.services as S;
   };
   const runtime = createProcessRuntime();
-  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, redisFallbacks, events, outbox, jobs, clock, logger, security, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf, runtime };
-  for (const m of moduleList) built.set(m.name, m.create(deps));
+  const prometheus = createPrometheus({ runtime, queues: jobs.queues, logger });
+  const deps: ModuleDeps = { config, db: prisma, pool: db.pool, redis, redisFallbacks, events, outbox, jobs, clock, logger, security, limiter, audit, licenses, auth: { sessions, apiKeys, authenticator }, servicesOf, runtime, prometheus };
+  try {
+    for (const m of moduleList) built.set(m.name, m.create(deps));
+  } catch (err) {
+    // A module that cannot be built (a bad runbooks file) stops the start: close what is already open.
+    await Promise.all([closeRedis(redis), ...blocking.map(closeRedis), db.close()]);
+    throw err;
+  }
   jobs.register([...outbox.jobs, ...[...built.values()].flatMap((m) => m.jobs ?? [])]);
+  prometheus.register([...built.values()].flatMap((m) => m.promMetrics ?? []));
+  const channels = [...built.values()].flatMap((m) => m.channels ?? []);
   const routes = [...built.values()].flatMap((m) => m.routes ?? []);
   const loaders = createLoaderRegistry([...built.values()].flatMap((m) => m.loaders ?? []));
   const schema = await buildOpsSchema(moduleList, { services: new Map([...built].map(([name, m]) => [name, m.services])), events });
 
   let http: Server | undefined;
   let graphql: GraphQLServer | undefined;
+  let channelServer: ChannelServer | undefined;
   let stopping: Promise<StopSummary> | undefined;
   let activeRequests = 0;
 
   async function startApi(): Promise<string> {
     await events.start();
     graphql = await createGraphQLServer({ schema, events, logger, config, authenticator, security, limiter, clock, loaders, runtime });
+    channelServer = createChannelServer({
+      channels,
+      events,
+      authenticator,
+      security,
+      clock,
+      logger,
+      runtime,
+      limits: { maxQueued: config.WS_SEND_QUEUE_MAX, maxBufferedBytes: config.WS_SEND_BUFFER_BYTES, authTimeoutMs: 5_000, maxPayload: 16 * 1024, heartbeatMs: 30_000 },
+    });
+    // Subscribed to the bus before the port opens: a socket is fed from its first subscribe.
+    channelServer.start();
     const extras = [];
     if (config.BULL_BOARD_ENABLED) {
       const board = new ExpressAdapter();
@@ -217,11 +246,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       });
       http!.listen(config.PORT, config.HOST, () => resolve());
     });
-    // Attached once listening: a port in use is then one clear error, not also the WebSocket server's.
-    graphql.attachWebSocket(http);
+    // Attached once listening: a port in use is then one clear error, not also the WebSocket servers'.
+    routeUpgrades(http, { [GRAPHQL_WS_PATH]: graphql.webSocketServer(), [CHANNELS_PATH]: channelServer.wss });
     const { port } = http.address() as AddressInfo;
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    runtime.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return runtime.url;
   }
 
   /** Stops accepting, lets in-flight requests finish until `deadline`, then cuts what is left. */
@@ -275,7 +305,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         const deadline = started + config.SHUTDOWN_TIMEOUT_MS;
         await Promise.all([licenses.stop(), ...[...built.values()].map((m) => m.onStop?.())]);
         const [[http, webSockets], workers] = await Promise.all([
-          Promise.all([drainHttp(deadline - 1_000), graphql?.closeWebSockets() ?? 0]).then(async (r) => (await graphql?.stop(), r)),
+          Promise.all([drainHttp(deadline - 1_000), Promise.all([graphql?.closeWebSockets() ?? 0, channelServer?.close() ?? 0]).then(([g, c]) => g + c)]).then(
+            async (r) => (await graphql?.stop(), r),
+          ),
           jobs.close(Math.max(1_000, deadline - Date.now() - 1_000)),
         ]);
         // After the last request that could nudge it; rows it did not take stay for the next process.

@@ -1,4 +1,7 @@
+import path from 'node:path';
 import { z } from 'zod';
+import { parseDependencies } from './lib/health.js';
+import { parseConsoleMetrics } from './lib/ops-console.js';
 import { LicenseKeyConfigError, parsePublicKeys } from './lib/license-keys.js';
 
 /**
@@ -76,6 +79,18 @@ export const configSchema = z.object({
   GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1_000).default(50),
   GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(3_000),
   WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1_000).default(20),
+  /** `/ws` pushes waiting for one slow socket at most; past it the oldest are dropped. */
+  WS_SEND_QUEUE_MAX: z.coerce.number().int().min(10).max(100_000).default(1_000),
+  /** Bytes a `/ws` socket may hold unsent before pushes wait in its queue instead. */
+  WS_SEND_BUFFER_BYTES: z.coerce.number().int().min(16_384).max(67_108_864).default(1_048_576),
+  /** When set, `GET /metrics` requires `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open. */
+  METRICS_TOKEN: z
+    .string()
+    .min(16, 'at least 16 characters')
+    .max(512)
+    .regex(/^[\x21-\x7e]+$/, 'printable characters without spaces')
+    .refine((t) => !t.startsWith('opk_'), 'must not look like an API key (opk_...)')
+    .optional(),
 
   /** A reported status holds this long without a new report; then the service is UNKNOWN. */
   STALE_AFTER_SECONDS: z.coerce.number().int().min(10).max(86_400).default(90),
@@ -93,8 +108,94 @@ export const configSchema = z.object({
   LICENSE_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   /** How often a worker checks the license for its warning and its expiry. */
   LICENSE_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** Where Opsgraph keeps its files (created at start): the default source of backups and the parent of their directories; the system collector and the `disk` health check measure its filesystem. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** Days each metrics tier is kept; retention drops whole partitions. */
+  METRICS_RETENTION_RAW_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  METRICS_RETENTION_1M_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  METRICS_RETENTION_5M_DAYS: z.coerce.number().int().min(1).max(1_095).default(90),
+  METRICS_RETENTION_1H_DAYS: z.coerce.number().int().min(1).max(3_650).default(730),
+  /** Label sets one pushed metric may have; the built-in collectors' series are not counted. */
+  METRICS_MAX_SERIES_PER_METRIC: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** Days recorded metric events are kept. */
+  METRICS_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
   /** Open a ticket when an incident opens in a `critical` SLA group, close it when the incident closes (plugin ticketing). */
   AUTO_INCIDENT_TICKETS: bool.default(true),
+
+  /** The runbooks (YAML, see docs/api.md); unset: only the built-in health_check can be executed. */
+  RUNBOOKS_FILE: z.string().min(1).optional(),
+  /** After a step's timeout its process group gets SIGTERM, then SIGKILL this much later. */
+  RUNBOOKS_KILL_GRACE_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
+  /** Log lines kept per run (stdout, stderr and the runner's own); the rest is counted in a truncation note. */
+  RUNBOOKS_LOG_MAX_LINES: z.coerce.number().int().min(10).max(100_000).default(1_000),
+  /** How long a run may wait for a worker to take it; after that it is given up, and never runs later. */
+  RUNBOOKS_PICKUP_SECONDS: z.coerce.number().int().min(1).max(600).default(15),
+  /** Summary entries read from the metrics store: JSON `{ "<key>": { "metric", "unit", "labels", "combine" } }`. */
+  OPS_CONSOLE_METRICS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      try {
+        return parseConsoleMetrics(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** A stored console entry whose newest sample is older than this is stale. */
+  OPS_METRIC_STALE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
+  /** How often a worker stores the console's own figures in the metrics store (collector `ops`). */
+  OPS_CONSOLE_SAMPLE_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
+  /** How often a worker runs the enabled health checks, until an admin sets `interval` (PATCH /api/v1/health/config). */
+  HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(60),
+  /** Each health check's own timeout, until an admin sets `timeout`; a run's `timeout` lowers it further. */
+  HEALTH_CHECK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
+  /** Starting thresholds (percent) of the system and disk checks, until an admin sets them. */
+  HEALTH_CPU_THRESHOLD: z.coerce.number().min(1).max(100).default(80),
+  HEALTH_MEMORY_THRESHOLD: z.coerce.number().min(1).max(100).default(85),
+  HEALTH_DISK_THRESHOLD: z.coerce.number().min(1).max(100).default(90),
+  /** Stored health check results older than this are pruned daily. */
+  HEALTH_HISTORY_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
+  /** What the `network` check reaches: `name=http(s)://...` or `name=tcp://host:port`, comma-separated. */
+  HEALTH_DEPENDENCIES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      try {
+        return parseDependencies(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** Base URL the `api` and `websocket` checks call; unset: the process's own listener (worker-only processes then skip them). */
+  HEALTH_API_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, 'an http(s):// base URL')
+    .transform((v) => v.replace(/\/$/, ''))
+    .optional(),
+  /** The PostgreSQL the `data` check connects to, on a connection of its own; unset: DATABASE_URL. */
+  HEALTH_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
+    .optional(),
+  /** Directories a backup archives, comma-separated (default: DATA_DIR). Only configuration names them, never a request. */
+  BACKUP_SOURCES: z.string().min(1).optional(),
+  /** Where archives are written (default: DATA_DIR/backups). */
+  BACKUP_DIR: z.string().min(1).optional(),
+  /** Restores go to a new directory here by default, and a caller's target must lie inside it (default: DATA_DIR/restores). */
+  BACKUP_RESTORE_DIR: z.string().min(1).optional(),
+  /** How long POST /api/v1/backups waits for the run before answering 202 with the running record. */
+  BACKUP_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(60),
+  /** A cron pattern (5 or 6 fields) for scheduled backups; unset: none. */
+  BACKUP_SCHEDULE: z
+    .string()
+    .trim()
+    .regex(/^\S+(\s+\S+){4,5}$/, 'a cron pattern of 5 or 6 fields, such as "0 3 * * *"')
+    .optional(),
+  BACKUP_SCHEDULE_TYPE: z.enum(['full', 'incremental']).default('full'),
+  /** Completed full backups (with their incrementals) kept after each run; unset: all. */
+  BACKUP_RETENTION_COUNT: z.coerce.number().int().min(1).max(10_000).optional(),
 
   /** Where the `file` notification channel appends its JSON lines. */
   ALERT_FILE_PATH: z.string().min(1).default('data/alerts.log'),
@@ -111,6 +212,12 @@ export const configSchema = z.object({
   /** How long one webhook delivery may take. */
   NOTIFY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 }).superRefine((c, ctx) => {
+  const sources = (c.BACKUP_SOURCES ?? c.DATA_DIR).split(',').map((s) => s.trim());
+  const names = sources.map((s) => path.basename(path.resolve(s)));
+  // Entries are named after their source's directory name: two sources of one name would collide.
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (sources.some((s) => !s)) ctx.addIssue({ code: 'custom', path: ['BACKUP_SOURCES'], message: 'an empty directory name' });
+  else if (twice) ctx.addIssue({ code: 'custom', path: ['BACKUP_SOURCES'], message: `two sources named "${twice}": entries are named after each source's directory` });
   if (c.NODE_ENV === 'production' && !c.JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required when NODE_ENV=production' });
   }
@@ -136,6 +243,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return parsed.data;
 }
+
+/** The backup directories as absolute paths, each default following DATA_DIR. */
+export function backupPaths(c: Pick<Config, 'DATA_DIR' | 'BACKUP_SOURCES' | 'BACKUP_DIR' | 'BACKUP_RESTORE_DIR'>) {
+  const dataDir = path.resolve(c.DATA_DIR);
+  return {
+    sources: (c.BACKUP_SOURCES ?? dataDir).split(',').map((s) => path.resolve(s.trim())),
+    backupDir: path.resolve(c.BACKUP_DIR ?? path.join(dataDir, 'backups')),
+    restoreDir: path.resolve(c.BACKUP_RESTORE_DIR ?? path.join(dataDir, 'restores')),
+  };
+}
+export type BackupPaths = ReturnType<typeof backupPaths>;
 
 /** A URL safe to print: the password, if any, replaced by ****. */
 export function maskUrl(url: string): string {

@@ -27,3 +27,14 @@ export function createAuthenticator(deps: { db: Database; tokens: AccessTokens; 
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+/**
+ * What a WebSocket's close frame says when its credential is refused, so a client can tell "log in
+ * again" from "fix your token"; the details stay in the security log.
+ */
+export function refusalReason(message: string): 'no token' | 'token expired' | 'user disabled' | 'bad token' {
+  if (message === 'no token') return 'no token';
+  if (/expired/.test(message)) return 'token expired';
+  if (/disabled/.test(message)) return 'user disabled';
+  return 'bad token';
+}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -8,7 +8,7 @@ import { getOperationAST, GraphQLError, Kind, parse, specifiedRules, validate, t
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Authenticator } from '../auth/authenticator.js';
+import { refusalReason as closeReason, type Authenticator } from '../auth/authenticator.js';
 import { CLOCK_TOLERANCE_SECONDS } from '../auth/tokens.js';
 import type { Principal } from '../auth/roles.js';
 import type { Config } from '../config.js';
@@ -49,20 +49,16 @@ const httpStatusFromErrors: ApolloServerPlugin<GraphQLContext> = {
 export interface GraphQLServer {
   /** Express handler for `POST/GET /graphql`; expects `req.principal` set by the authentication middleware. */
   handler: RequestHandler;
-  /** Attaches graphql-ws to the HTTP server at `/graphql/ws`. */
-  attachWebSocket(http: Server): void;
+  /**
+   * The graphql-ws server for `/graphql/ws`. It has no HTTP server of its own: the upgrade router
+   * (http/upgrade.ts) hands it the upgrades of its path, as two `ws` servers on one HTTP server
+   * would each answer the other's upgrades with 400.
+   */
+  webSocketServer(): WebSocketServer;
   /** Closes every WebSocket (1001) and the WebSocket server; answers how many were open. */
   closeWebSockets(): Promise<number>;
   /** Stops Apollo; call once in-flight HTTP requests have drained. */
   stop(): Promise<void>;
-}
-
-/** The close frame's reason, so a client can tell "log in again" from "fix your token". */
-function closeReason(authError: string): string {
-  if (authError === 'no token') return 'no token';
-  if (/expired/.test(authError)) return 'token expired';
-  if (/disabled/.test(authError)) return 'user disabled';
-  return 'bad token';
 }
 
 type WsExtra = {
@@ -152,11 +148,14 @@ export async function createGraphQLServer(deps: {
   const reject = (message: string, code = 'GRAPHQL_VALIDATION_FAILED') => [new GraphQLError(message, { extensions: { code } })];
 
   let disposeWs: (() => Promise<number>) | undefined;
+  let wss: WebSocketServer | undefined;
   return {
     handler,
-    attachWebSocket(http) {
-      const wss = new WebSocketServer({ server: http, path: GRAPHQL_WS_PATH, maxPayload: WS_MAX_PAYLOAD });
-      wss.on('connection', (socket) => socket.once('close', deps.runtime.open('ws')));
+    webSocketServer() {
+      if (wss) return wss;
+      const server = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
+      wss = server;
+      server.on('connection', (socket) => socket.once('close', deps.runtime.open('ws')));
       const cleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
         {
           schema: deps.schema,
@@ -246,18 +245,19 @@ export async function createGraphQLServer(deps: {
           onNext: (_ctx, _id, _payload, _args, result) =>
             (result as ExecutionResult).errors ? ({ ...result, errors: format((result as ExecutionResult).errors!) } as never) : result,
         },
-        wss,
+        server,
       );
       disposeWs = async () => {
-        const open = wss.clients.size;
+        const open = server.clients.size;
         // Close politely (1001); a peer that never answers (a laptop gone to sleep) must not
         // hold shutdown past its budget, so whatever is left after a moment is cut.
         const polite = Promise.resolve(cleanup.dispose());
         const timedOut = await Promise.race([polite.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 2_000).unref())]);
-        if (timedOut) for (const client of wss.clients) client.terminate();
+        if (timedOut) for (const client of server.clients) client.terminate();
         await polite.catch(() => undefined);
         return open;
       };
+      return server;
     },
     async closeWebSockets() {
       return (await disposeWs?.()) ?? 0;

@@ -38,8 +38,13 @@ export interface RouteDef {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   access: RouteAccess;
-  /** For AGENT routes: the API key scope the route belongs to. */
+  /** For AGENT routes: the API key scope the route belongs to; on a role route, API keys of this scope are let in too. */
   scope?: ApiKeyScope;
+  /**
+   * For routes of people (a role): API keys carrying this scope may call them too, whatever the
+   * role (the ops console's token). A key without it, unscoped keys included, is refused.
+   */
+  keyScope?: ApiKeyScope;
   /** null: not rate limited (probes). */
   rateLimit: RateClass | null;
   handler: (req: Request, res: Response) => unknown;
@@ -114,7 +119,7 @@ function routeHandler(def: RouteDef): RequestHandler {
   return async (req, res, next) => {
     // On public routes a bad credential is ignored: the caller is anonymous.
     if (res.locals.authError && def.access !== PUBLIC) return next(res.locals.authError);
-    authorize(req.principal, def.access, def.scope);
+    authorize(req.principal, def.access, def.scope, def.keyScope);
     await def.handler(req, res);
   };
 }

@@ -26,6 +26,11 @@ export interface JobDefinition<P extends z.ZodType = z.ZodType> {
   concurrency?: number;
   /** A repeating schedule, registered with `upsertJobScheduler` so many instances may start safely. */
   schedule?: { every: number; payload: z.input<P> } | { pattern: string; payload: z.input<P> };
+  /**
+   * Its module sets the schedule at run time with `setSchedule` (an interval kept in the database
+   * and changed without a restart); worker start leaves such a schedule as it finds it.
+   */
+  managedSchedule?: boolean;
 }
 
 export const defineJob = <P extends z.ZodType>(def: JobDefinition<P>): JobDefinition<P> => def;
@@ -110,6 +115,54 @@ export class JobRegistry {
     return this.queues.get(known.queue)!.add(known.name, parsed.data, { ...known.options, ...options, ...(jobId ? { jobId } : {}) });
   }
 
+  /** Jobs waiting for a worker, per queue (not delayed ones, not the next runs of schedules): the backlog. */
+  async waitingCounts(): Promise<Record<string, number>> {
+    const entries = await Promise.all([...this.queues].map(async ([name, q]) => [name, await q.getWaitingCount()] as const));
+    return Object.fromEntries(entries);
+  }
+
+  /**
+   * Moves a repeating job to another interval at run time (a setting changed), in every process
+   * at once: the schedule lives in Redis. A no-op when it already runs at that interval; answers
+   * whether it changed. The definition follows, so a worker started later here keeps it too.
+   */
+  async reschedule(def: AnyJob, everyMs: number): Promise<boolean> {
+    const known = this.jobs.get(def.name);
+    if (!known?.schedule || !('every' in known.schedule)) throw new Error(`job "${def.name}" has no interval schedule`);
+    known.schedule = { ...known.schedule, every: everyMs };
+    const queue = this.queues.get(known.queue)!;
+    const current = await queue.getJobScheduler(known.name);
+    if (current?.every === everyMs) return false;
+    await queue.upsertJobScheduler(known.name, { every: everyMs }, { name: known.name, data: known.payload.parse(known.schedule.payload), opts: known.options });
+    return true;
+  }
+
+  /**
+   * Per queue: the workers connected to it now, from any process (Redis' client list; BullMQ names
+   * its worker connections), and the jobs that failed for good since `since`.
+   */
+  async queueHealth(since: Date): Promise<{ queue: string; workers: number; failedSince: number }[]> {
+    return Promise.all(
+      [...this.queues].map(async ([name, queue]) => {
+        // The failed set is scored by the instant each job finished failing.
+        const [workers, failedSince] = await Promise.all([queue.getWorkersCount(), this.deps.connection.zcount(queue.keys.failed!, since.getTime(), '+inf')]);
+        return { queue: name, workers, failedSince };
+      }),
+    );
+  }
+
+  /**
+   * Repeats a job with `managedSchedule` every `everyMs` from now on (replacing its schedule, in
+   * Redis, for every worker), or stops repeating it when null.
+   */
+  async setSchedule<P extends z.ZodType>(def: JobDefinition<P>, everyMs: number | null, payload: z.input<P>): Promise<void> {
+    const known = this.jobs.get(def.name);
+    if (!known?.managedSchedule) throw new Error(`job "${def.name}" has no managed schedule`);
+    const queue = this.queues.get(known.queue)!;
+    if (everyMs === null) await queue.removeJobScheduler(def.name);
+    else await queue.upsertJobScheduler(def.name, { every: everyMs }, { name: def.name, data: known.payload.parse(payload), opts: known.options });
+  }
+
   async startWorkers(): Promise<void> {
     this.assertRunnable();
     for (const [queueName] of this.queues) {
@@ -139,7 +192,7 @@ export class JobRegistry {
     for (const [queueName, queue] of this.queues) {
       for (const scheduler of await queue.getJobSchedulers()) {
         const def = scheduler.key ? this.jobs.get(scheduler.key) : undefined;
-        if (def?.schedule && def.queue === queueName) continue;
+        if ((def?.schedule || def?.managedSchedule) && def.queue === queueName) continue;
         await queue.removeJobScheduler(scheduler.key);
         this.deps.logger.info({ queue: queueName, scheduler: scheduler.key }, 'removed the schedule of a job this version does not have');
       }

@@ -36,6 +36,7 @@ const RESERVOIR = 256;
  */
 export class RequestStats {
   private readonly consumers = new Map<string, Map<string, RequestTally>>();
+  private readonly observers: ((sample: RequestSample) => void)[] = [];
 
   /** Registers a consumer; only requests recorded after this count for it. */
   consumer(name: string): { take(): RequestTally[] } {
@@ -49,7 +50,13 @@ export class RequestStats {
     };
   }
 
+  /** Calls `observer` with every request recorded from now on (the Prometheus histogram). */
+  observe(observer: (sample: RequestSample) => void): void {
+    this.observers.push(observer);
+  }
+
   record(sample: RequestSample): void {
+    for (const observe of this.observers) observe(sample);
     if (this.consumers.size === 0) return;
     const key = `${sample.method} ${sample.route} ${sample.status}`;
     for (const tallies of this.consumers.values()) {
@@ -78,6 +85,8 @@ export interface ProcessRuntime {
   readonly instanceId: string;
   /** Set by `App.start` before any module's `onStart` runs; undefined until then. */
   role: ProcessRole | undefined;
+  /** The base URL this process serves HTTP on, set once it listens; undefined in a worker-only process. */
+  url: string | undefined;
   readonly requests: RequestStats;
   /** Counts an open HTTP request or WebSocket; call the returned function once when it closes. */
   open(kind: 'http' | 'ws'): () => void;
@@ -89,6 +98,7 @@ export function createProcessRuntime(): ProcessRuntime {
   return {
     instanceId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     role: undefined,
+    url: undefined,
     requests: new RequestStats(),
     open(kind) {
       open[kind]++;

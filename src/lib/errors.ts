@@ -35,6 +35,21 @@ export const errorTable = {
   RATE_LIMITED: { http: 429, rest: 'ERR_RATE_LIMIT', graphql: 'RATE_LIMITED', graphqlHttp: true },
   /** A dependency (PostgreSQL, Redis) is down; `details.dependency` names it. */
   SERVICE_UNAVAILABLE: { http: 503, rest: 'ERR_UNAVAILABLE', graphql: 'SERVICE_UNAVAILABLE', graphqlHttp: true },
+  /**
+   * Something the caller asked for ran but could not complete (a runbook step timed out, its
+   * program is missing): a 500 that says what happened, unlike INTERNAL, which is masked.
+   */
+  EXECUTION_FAILED: { http: 500, rest: 'ERR_EXECUTION', graphql: 'EXECUTION_FAILED' },
+  /** A metrics query too broad to answer (too many raw samples, cancelled by the statement timeout): ask a coarser tier (seed 000's ERR_4001). */
+  METRICS_QUERY_FAILED: { http: 422, rest: 'ERR_4001', graphql: 'BAD_USER_INPUT' },
+  /** A collector's change could not be put in force (its schedule lives in Redis); nothing was changed (seed 000's ERR_4002). */
+  COLLECTOR_FAILED: { http: 503, rest: 'ERR_4002', graphql: 'SERVICE_UNAVAILABLE' },
+  /** A backup run failed (seed 000's ERR_2001); the message says why, `details.id` names the record. */
+  BACKUP_CREATION_FAILED: { http: 500, rest: 'ERR_2001', graphql: 'BACKUP_CREATION_FAILED' },
+  /** A restore could not be carried out (seed 000's ERR_2002). */
+  BACKUP_RESTORE_FAILED: { http: 500, rest: 'ERR_2002', graphql: 'BACKUP_RESTORE_FAILED' },
+  /** A backup failed verification (seed 000's ERR_2003): the request was fine, the archive is not. */
+  BACKUP_VERIFICATION_FAILED: { http: 422, rest: 'ERR_2003', graphql: 'BACKUP_VERIFICATION_FAILED' },
   /** Anything unexpected: logged with the request id, answered masked. */
   INTERNAL: { http: 500, rest: 'ERR_INTERNAL', graphql: 'INTERNAL_SERVER_ERROR' },
 } as const satisfies Record<string, { http: number; rest: string; graphql: string; graphqlHttp?: true }>;

@@ -7,13 +7,16 @@ import type { Config } from '../config.js';
 import type { AuditRecorder } from '../infra/audit-recorder.js';
 import type { LicenseService } from './licenses/licenses.service.js';
 import type { SecurityLog } from '../infra/security-log.js';
+import type { RateLimiter } from '../infra/ratelimit.js';
 import type { LoaderProvider } from '../graphql/loaders.js';
+import type { AnyLiveChannel } from '../http/channels.js';
 import type { MountPoint, RouteDef } from '../http/routes.js';
 import type { Clock } from '../infra/clock.js';
 import type { EventBus } from '../infra/events.js';
 import type { AnyJob, JobRegistry } from '../infra/jobs.js';
 import type { Logger } from '../infra/logger.js';
 import type { Outbox } from '../infra/outbox.js';
+import type { PromExposition, PromGauge } from '../infra/prometheus.js';
 import type { Database } from '../infra/prisma.js';
 import type { RedisFallbacks } from '../infra/redis-fallbacks.js';
 import type { ProcessRuntime } from '../infra/runtime.js';
@@ -34,10 +37,13 @@ export interface ModuleDeps {
    * them to `events` too), and declare the jobs they start with `on` (see infra/outbox.ts).
    */
   outbox: Pick<Outbox, 'add' | 'nudge' | 'on'>;
-  jobs: Pick<JobRegistry, 'enqueue'>;
+  /** Enqueueing; run-time schedules (`reschedule`, `setSchedule` for `managedSchedule` jobs); the queues (backlog, workers, failures, counts). */
+  jobs: Pick<JobRegistry, 'enqueue' | 'waitingCounts' | 'reschedule' | 'queueHealth' | 'setSchedule' | 'queues'>;
   clock: Clock;
   logger: Logger;
   security: SecurityLog;
+  /** The shared per-minute budgets (infra/ratelimit.ts), for operations GraphQL must count like their REST routes. */
+  limiter: RateLimiter;
   /** Appends to the audit log inside a service's transaction (see infra/audit-recorder.ts). */
   audit: AuditRecorder;
   /** The active license; gated modules call `licenses.require(plugin)` (see LicenseGuard). */
@@ -50,6 +56,8 @@ export interface ModuleDeps {
   servicesOf<S>(module: ModuleDefinition<S>): S;
   /** This process: instance id, role (set before `onStart`), request figures, open connections. */
   runtime: ProcessRuntime;
+  /** This process's metrics in Prometheus text format, with every module's `promMetrics` (infra/prometheus.ts). */
+  prometheus: PromExposition;
 }
 
 /** What a module builds from its dependencies. `services` is handed to each of its resolvers' constructors. */
@@ -59,6 +67,10 @@ export interface ModuleInstance<S> {
   jobs?: AnyJob[];
   /** Batched reads of this module's data, for the GraphQL links of any module (see graphql/loaders.ts). */
   loaders?: LoaderProvider[];
+  /** Channels of the plain `/ws` WebSocket this module feeds from the bus (see http/channels.ts). */
+  channels?: readonly AnyLiveChannel[];
+  /** Gauges this module adds to `GET /metrics`, read at each scrape (see infra/prometheus.ts). */
+  promMetrics?: readonly PromGauge[];
   /** Runs once when the process starts, before it serves (e.g. creating the first admin). */
   onStart?: () => Promise<void>;
   /** Runs once when the process stops, before connections close (e.g. ending a bus listener). */

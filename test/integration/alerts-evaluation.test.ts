@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAuditRecorder } from '../../src/infra/audit-recorder.js';
-import { sqlOf } from '../../src/infra/sql.js';
 import { createAlertEvaluator } from '../../src/modules/alerts/alerts.evaluator.js';
-import { recordSamples } from '../../src/modules/alerts/alerts.samples.js';
+import { createMetricsQuery } from '../../src/modules/metrics/metrics.query.js';
 import { createSlaEngine } from '../../src/modules/sla/sla.engine.js';
 import { createFleetService } from '../../src/modules/sla/sla.fleet.js';
 import { agent, newAgentKey } from '../support/agent.js';
 import { activateTestLicense } from '../support/license.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { ADMIN, bearer, createTestEnv, login, queueIdle, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
+import { ADMIN, bearer, createTestEnv, login, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
 import { webhookReceiver } from '../support/receiver.js';
 
 const STALE_MS = 90_000;
@@ -21,15 +20,16 @@ const receiver = await webhookReceiver();
 
 /** An evaluator of the app's own process parts (its pool, its outbox): two apps give two evaluators. */
 function evaluatorOf(t: TestApp) {
-  const { db, outbox, logger, licenses, events } = t.app;
+  const { db, outbox, logger, licenses, events, config } = t.app;
+  const metrics = createMetricsQuery({ pool: db.pool, config, clock });
   const fleet = createFleetService({ db: db.prisma, pool: db.pool, clock, events, logger, audit: createAuditRecorder({ clock }), staleMs: STALE_MS, licenses });
   const engine = createSlaEngine({ db: db.prisma, pool: db.pool, clock, staleMs: STALE_MS, frozenMs: 86_400_000 });
-  return { evaluator: createAlertEvaluator({ pool: db.pool, clock, outbox, logger, licenses, fleet, engine, staleMs: STALE_MS, sampleStaleMs: 300_000 }), fleet };
+  return { evaluator: createAlertEvaluator({ pool: db.pool, clock, outbox, logger, licenses, fleet, engine, metrics, staleMs: STALE_MS, sampleStaleMs: 300_000 }), fleet };
 }
 
 beforeAll(async () => {
   env = await createTestEnv();
-  const overrides = { RATE_LIMIT_STANDARD: '100000', RATE_LIMIT_AGENT: '100000', NOTIFY_BACKOFF_MS: '20', REDIS_COMMAND_TIMEOUT_MS: '3000' };
+  const overrides = { RATE_LIMIT_STANDARD: '100000', RATE_LIMIT_AGENT: '100000', NOTIFY_BACKOFF_MS: '20', REDIS_COMMAND_TIMEOUT_MS: '3000', ACCESS_TOKEN_TTL_SECONDS: '86400' };
   a = await env.startApp({ role: 'all', clock, overrides });
   b = await env.startApp({ role: 'all', clock, overrides });
 });
@@ -47,12 +47,30 @@ const call = async (method: string, path: string, body?: unknown) => {
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : null };
 };
-const sample = (value: number, labels: Record<string, string>) => recordSamples(sqlOf(a.app.db.pool), [{ name: 'queue.depth', value, timestamp: clock.now(), labels }]);
-/** Everything raised so far has been routed and delivered (or given up). */
+/** Samples pushed into the metrics store at the clock's now, as an exporter would (POST /api/v1/metrics). */
+async function push(name: string, samples: { value: number; tags: Record<string, string> }[]) {
+  const r = await call('POST', '/metrics', { samples: samples.map((x) => ({ name, value: x.value, timestamp: clock.now().toISOString(), tags: x.tags })) });
+  expect(r.status).toBe(201);
+}
+const sample = (value: number, labels: Record<string, string>) => push('queue.depth', [{ value, tags: labels }]);
+/**
+ * Everything raised so far has been routed and delivered (or given up): no outbox row pending, no
+ * alert or notification job waiting, running or due for a retry. The health checks of the apps'
+ * workers raise HEALTH alerts at start, whose aggregated dispatch to console and file waits out its
+ * window: those are not this file's concern.
+ */
 async function settled() {
   await waitFor(async () => (await a.app.db.pool.query(`SELECT count(*)::int AS n FROM "OutboxEvent" WHERE state = 'PENDING'`)).rows[0].n === 0, 10_000);
-  await queueIdle(a, 'alerts');
-  await queueIdle(a, 'notifications');
+  await waitFor(async () => {
+    for (const name of ['alerts', 'notifications']) {
+      const q = a.app.jobs.queues.get(name)!;
+      const counts = await q.getJobCounts('waiting', 'active', 'prioritized');
+      if (Object.values(counts).some((n) => n > 0)) return false;
+      const delayed = await q.getJobs(['delayed']);
+      if (delayed.some((j) => !j.repeatJobKey && !(j.name === 'alerts.dispatch' && ['console', 'file'].includes((j.data as { channelId: string }).channelId)))) return false;
+    }
+    return true;
+  }, 10_000);
 }
 const bodies = () => receiver.requests.map((r) => JSON.parse(r.body) as { status: string; alerts: { id: string; rule: string | null; status: string; labels: Record<string, string>; source: string }[] });
 const ofRule = (name: string, from: number) => bodies().slice(from).filter((m) => m.alerts.some((x) => x.rule === name));
@@ -109,7 +127,7 @@ describe('silences, deduplication and aggregation', () => {
     const created = await call('POST', '/alerts/rules', { name: 'Hot disk', metric: 'disk.temp', condition: { operator: '>', threshold: 60 }, severity: 'medium', channels: ['hook'] });
     expect(created.body).toMatchObject({ success: true });
     const rule = created.body!.data;
-    const temp = (v: number, host: string) => recordSamples(sqlOf(a.app.db.pool), [{ name: 'disk.temp', value: v, timestamp: clock.now(), labels: { host } }]);
+    const temp = (v: number, host: string) => push('disk.temp', [{ value: v, tags: { host } }]);
     const start = receiver.requests.length;
     clock.advance(30_000);
     await temp(70, 'before');
@@ -147,7 +165,7 @@ describe('silences, deduplication and aggregation', () => {
     await call('PATCH', '/alerts/config', { deduplication: { enabled: true, window: 300 } });
     const { evaluator } = evaluatorOf(a);
     await call('POST', '/alerts/rules', { name: 'Errors', metric: 'http.errors', condition: { operator: '>', threshold: 1 }, severity: 'low', channels: ['hook'] });
-    const errors = (v: number) => recordSamples(sqlOf(a.app.db.pool), [{ name: 'http.errors', value: v, timestamp: clock.now(), labels: { svc: 'api' } }]);
+    const errors = (v: number) => push('http.errors', [{ value: v, tags: { svc: 'api' } }]);
     const start = receiver.requests.length;
     for (const v of [5, 0, 5]) {
       clock.advance(30_000);

@@ -2,6 +2,8 @@ import { createHmac } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { HEALTH_CHANGED } from '../../src/modules/health/health.events.js';
 import { bearer, createTestEnv, tokenFor, waitFor, type TestApp, type TestEnv } from '../support/harness.js';
 import { webhookReceiver } from '../support/receiver.js';
 
@@ -158,5 +160,19 @@ describe('lifecycle', () => {
     expect((await call('POST', `/alerts/${alertId}/resolve`, { note: 'again' })).status).toBe(409);
     const audit = await api.app.db.pool.query(`SELECT action FROM "AuditEntry" WHERE "resourceId" = $1 ORDER BY seq`, [alertId]);
     expect(audit.rows.map((r) => r.action)).toEqual(['alert.create', 'alert.acknowledge', 'alert.resolve']);
+  });
+});
+
+describe('other sources', () => {
+  it('health:changed (through the outbox) fires a HEALTH alert while a system is unhealthy and resolves it when healthy again', async () => {
+    const change = async (status: 'unhealthy' | 'healthy', previousStatus: 'healthy' | 'unhealthy') => {
+      await api.app.outbox.add(api.app.db.pool, HEALTH_CHANGED, { system: 'network', previousStatus, status, message: `network is ${status}`, details: {}, checkId: randomUUID(), at: new Date() });
+      api.app.outbox.nudge();
+    };
+    const open = async () => (await api.app.db.pool.query(`SELECT state, severity FROM "Alert" WHERE source = 'HEALTH' AND labels->>'system' = 'network' ORDER BY "createdAt"`)).rows;
+    await change('unhealthy', 'healthy');
+    expect(await waitFor(async () => ((await open()).length ? await open() : null))).toEqual([{ state: 'FIRING', severity: 'high' }]);
+    await change('healthy', 'unhealthy');
+    expect(await waitFor(async () => ((await open())[0]?.state === 'RESOLVED' ? await open() : null))).toEqual([{ state: 'RESOLVED', severity: 'high' }]);
   });
 });

@@ -29,12 +29,18 @@ type Level = (typeof RANK)[number] | 'PUBLIC';
 /** The access decisions api.md asks for; a new root field must be added here on purpose. */
 const CONTRACT: Record<string, Level> = {
   'Query.readiness': 'PUBLIC',
+  'Query.healthStatus': 'VIEWER',
+  'Query.healthHistory': 'VIEWER',
+  'Query.healthConfig': 'VIEWER',
+  'Mutation.runHealthCheck': 'OPERATOR',
+  'Mutation.updateHealthConfig': 'ADMIN',
   'Mutation.login': 'PUBLIC',
   'Mutation.refreshToken': 'PUBLIC',
   'Mutation.logout': 'PUBLIC',
   'Query.me': 'VIEWER',
   'Mutation.changePassword': 'VIEWER',
   'Subscription.opsEvents': 'VIEWER',
+  'Subscription.metricUpdated': 'VIEWER',
   'Query.users': 'ADMIN',
   'Mutation.createUser': 'ADMIN',
   'Mutation.updateUser': 'ADMIN',
@@ -58,6 +64,11 @@ const CONTRACT: Record<string, Level> = {
   'Subscription.slaAlert': 'VIEWER',
   'Query.auditLog': 'ADMIN',
   'Mutation.verifyAuditChain': 'ADMIN',
+  'Query.opsStatus': 'VIEWER',
+  'Query.runbooks': 'VIEWER',
+  'Query.runbookRuns': 'VIEWER',
+  'Query.runbookRun': 'VIEWER',
+  'Mutation.executeRunbook': 'OPERATOR',
   'Query.license': 'VIEWER',
   'Query.licenseActivations': 'ADMIN',
   'Mutation.activateLicense': 'ADMIN',
@@ -68,10 +79,25 @@ const CONTRACT: Record<string, Level> = {
   'Mutation.createTicket': 'OPERATOR',
   'Mutation.updateTicket': 'OPERATOR',
   'Mutation.deleteTicket': 'OPERATOR',
+  'Query.backups': 'VIEWER',
+  'Query.backup': 'VIEWER',
+  'Query.backupStats': 'VIEWER',
+  'Mutation.createBackup': 'OPERATOR',
+  'Mutation.verifyBackup': 'OPERATOR',
+  'Mutation.restoreBackup': 'OPERATOR',
+  'Mutation.deleteBackup': 'OPERATOR',
   'Mutation.addTicketComment': 'OPERATOR',
   'Subscription.ticketCreated': 'VIEWER',
   'Subscription.ticketUpdated': 'VIEWER',
   'Subscription.ticketDeleted': 'VIEWER',
+  'Query.metrics': 'VIEWER',
+  'Query.metricsSnapshot': 'VIEWER',
+  'Query.metricSeries': 'VIEWER',
+  'Query.metricCollectors': 'VIEWER',
+  'Query.metricsStats': 'VIEWER',
+  'Mutation.recordMetrics': 'OPERATOR',
+  'Mutation.recordEvent': 'OPERATOR',
+  'Mutation.updateCollector': 'ADMIN',
   'Query.alertRules': 'VIEWER',
   'Query.alertRule': 'VIEWER',
   'Query.alerts': 'VIEWER',
@@ -152,7 +178,8 @@ let env: TestEnv;
 let api: TestApp;
 beforeAll(async () => {
   env = await createTestEnv();
-  api = await env.startApp({ role: 'api' });
+  // createBackup answers at once with the queued record (no worker runs here).
+  api = await env.startApp({ role: 'api', overrides: { BACKUP_WAIT_SECONDS: '0' } });
 });
 afterAll(() => env.cleanup());
 

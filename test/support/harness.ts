@@ -12,6 +12,7 @@ import type { Clock } from '../../src/infra/clock.js';
 import type { EventDefinition, EventInput, EventPayload } from '../../src/infra/events.js';
 import { quoteIdent } from '../../src/infra/migrations.js';
 import { LICENSE_UPDATED } from '../../src/modules/licenses/licenses.events.js';
+import { METRIC_SAMPLED } from '../../src/modules/metrics/metrics.events.js';
 import { SLA_ALERT, SLA_INCIDENT, STATUS_CHANGED } from '../../src/modules/sla/sla.events.js';
 import { TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED } from '../../src/modules/tickets/tickets.events.js';
 import { CreateUserDocument, LoginDocument } from '../generated/graphql.js';
@@ -253,6 +254,9 @@ export const probeOf = {
       message: tag,
       license: { customer: tag, plugins: [], activePlugins: [], issuedAt: new Date(), expiresAt: new Date(), status: 'ACTIVE' as const, maxServices: null, activatedAt: new Date() },
     })),
+  /** A pushed sample named by the tag; a filter by collector must admit `collector` (default `custom`). */
+  metricUpdated: (api: TestApp, collector = 'custom') =>
+    busProbe(api, METRIC_SAMPLED, (tag) => ({ samples: [{ name: tag, value: 1, timestamp: new Date(), labels: {}, collector }] })),
   /** `nodeId` must be a node that exists when the subscription reads Service.node; a filter by node needs it too. */
   statusChanged: (api: TestApp, nodeId: string) =>
     busProbe(api, STATUS_CHANGED, (tag) => ({
@@ -269,7 +273,16 @@ export const probeOf = {
         criticality: null,
         lastSeenAt: null,
         slaGroupId: null,
-        backupStatus: { backupExpected: false, lastBackupAt: null, lastBackupStatus: null, backupMaxAgeDays: 1, backupOverdue: false },
+        backupStatus: {
+          backupExpected: false,
+          lastBackupAt: null,
+          lastBackupStatus: null,
+          backupMaxAgeDays: 1,
+          backupOverdue: false,
+          lastSuccessAt: null,
+          lastVerifiedAt: null,
+          maxVerifiedAgeDays: null,
+        },
       },
       previousStatus: null,
       status: 'OPERATIONAL' as const,

@@ -6,6 +6,7 @@ import { inTransaction, sqlOf } from '../../infra/sql.js';
 import { conditionHolds, fingerprint, step, type Condition, type OpenAlert, type Operator, type Timing } from '../../lib/alerting.js';
 import { BURN_WINDOWS_MS, burnRateAlerts } from '../../lib/burn-rate.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
+import type { MetricsQuery } from '../metrics/metrics.query.js';
 import type { SlaEngine } from '../sla/sla.engine.js';
 import type { FleetService } from '../sla/sla.fleet.js';
 import type { AlertSource, AlertState } from './alerts.events.js';
@@ -17,7 +18,7 @@ import { announce, writeAlerts, type AlertUpdate, type NewAlert } from './alerts
  * SLA burn rates of every service and group, and the silent nodes and services, turned into alert
  * transitions by the pure lifecycle (lib/alerting.ts) and written by the one writer
  * (alerts.store.ts). A fixed number of statements whatever the number of rules, series and alerts:
- * rules, samples, open alerts, the fleet's silence, the burn-rate windows, then one transaction
+ * rules, the metrics store's latest samples (one statement of its read API), open alerts, the fleet's silence, the burn-rate windows, then one transaction
  * with two writes (NODE alerts first, so the alerts that follow from a silent node see it firing),
  * the outbox insert and the rules' noData flags.
  *
@@ -89,6 +90,8 @@ export function createAlertEvaluator(deps: {
   licenses: Pick<LicenseGuard, 'has'>;
   fleet: Pick<FleetService, 'silence'>;
   engine: Pick<SlaEngine, 'trailingWindows'>;
+  /** The metrics store's read API: the latest sample per series. */
+  metrics: Pick<MetricsQuery, 'latest'>;
   staleMs: number;
   sampleStaleMs: number;
 }) {
@@ -187,11 +190,10 @@ export function createAlertEvaluator(deps: {
     async evaluate(): Promise<CycleOutcome> {
       const now = deps.clock.now();
       const t = now.getTime();
-      const [rules, samples, open, silence, burning] = await Promise.all([
-        sql.query<RuleRow>(
-          `SELECT id, name, metric, labels, operator, threshold, duration, "recoveryThreshold", "keepFiringFor", severity, "noData" FROM "AlertRule" WHERE enabled`,
-        ),
-        latestSamples(sql, new Date(t - deps.sampleStaleMs)),
+      const [[rules, samples], open, silence, burning] = await Promise.all([
+        sql
+          .query<RuleRow>(`SELECT id, name, metric, labels, operator, threshold, duration, "recoveryThreshold", "keepFiringFor", severity, "noData" FROM "AlertRule" WHERE enabled`)
+          .then(async (rules) => [rules, await latestSamples(deps.metrics, rules, new Date(t - deps.sampleStaleMs))] as const),
         sql.query<OpenRow>(
           `SELECT id, fingerprint, "ruleId", state, "activeAt", "firedAt", "lastTrueAt", version, value, metadata->>'kind' AS kind
            FROM "Alert" WHERE evaluated AND state <> 'RESOLVED'`,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { defineJob, defineScheduledJob } from '../../infra/jobs.js';
 import type { Sql } from '../../infra/sql.js';
+import { HEALTH_CHANGED } from '../health/health.events.js';
 import { SLA_ALERT } from '../sla/sla.events.js';
 import { readAlertingConfig } from './alerts.config.js';
 import type { AlertEvaluator } from './alerts.evaluator.js';
@@ -14,7 +15,7 @@ const outboxRow = z.string().regex(/^\d+$/);
 export function alertsJobs(deps: {
   sql: Sql;
   evaluator: AlertEvaluator;
-  service: Pick<AlertsService, 'onSlaAlert'>;
+  service: Pick<AlertsService, 'onSlaAlert' | 'onHealthChanged'>;
   notifier: () => Notifier;
   config: Pick<Config, 'NOTIFY_MAX_ATTEMPTS' | 'NOTIFY_BACKOFF_MS'>;
 }) {
@@ -42,6 +43,13 @@ export function alertsJobs(deps: {
       payload: SLA_ALERT.schema.extend({ eventId: outboxRow }),
       jobId: (p) => `alert-sla-${p.eventId}`,
       handler: (p) => deps.service.onSlaAlert(p),
+    }),
+    healthSignal: defineJob({
+      name: 'alerts.health-signal',
+      queue: 'alerts',
+      payload: HEALTH_CHANGED.schema.extend({ eventId: outboxRow }),
+      jobId: (p) => `alert-health-${p.eventId}`,
+      handler: (p) => deps.service.onHealthChanged(p),
     }),
     dispatch: defineJob({
       name: 'alerts.dispatch',

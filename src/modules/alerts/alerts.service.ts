@@ -440,10 +440,7 @@ export function createAlertsService(deps: { pool: pg.Pool; clock: Clock; outbox:
       });
     },
 
-    /**
-     * A health system's status change (health:changed) as a HEALTH alert: unhealthy fires high,
-     * degraded medium, healthy resolves. Wire it with one line in alerts.module.ts (see there).
-     */
+    /** A health system's status change (health:changed) as a HEALTH alert: unhealthy fires high, degraded medium, healthy resolves. */
     onHealthChanged(e: { system: string; status: string; message?: string | null }): Promise<AlertRecord | null> {
       const down = e.status === 'unhealthy' || e.status === 'degraded';
       return this.raise({

@@ -29,6 +29,9 @@ const serviceRecord = z.object({
     lastBackupStatus: z.enum(['success', 'failed', 'partial']).nullable(),
     backupMaxAgeDays: z.number(),
     backupOverdue: z.boolean(),
+    lastSuccessAt: date.nullable(),
+    lastVerifiedAt: date.nullable(),
+    maxVerifiedAgeDays: z.number().nullable(),
   }),
 });
 

@@ -13,6 +13,7 @@ import { targetUptime } from '../../lib/sla-targets.js';
 import type { AuditActor } from '../../auth/actor.js';
 import type { AuditRecorder } from '../../infra/audit-recorder.js';
 import { nodeStatus, type ServiceStatus } from '../../lib/status-history.js';
+import type { FleetCoverage } from '../../lib/ops-console.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import { admitServices, capacityError } from './sla.capacity.js';
 import { nodeLock, tryNodeLock } from './sla.locks.js';
@@ -129,7 +130,7 @@ export function createFleetService(deps: {
         displayName?: string | null;
         namespace?: string | null;
         criticality?: string | null;
-        backup?: { expected: boolean; maxAgeDays: number };
+        backup?: { expected: boolean; maxAgeDays: number; minSizeBytes?: number | null; minDurationSeconds?: number | null; maxVerifiedAgeDays?: number | null };
       },
       actor: AuditActor,
     ): Promise<{ created: boolean; service: ServiceRecord }> {
@@ -151,6 +152,10 @@ export function createFleetService(deps: {
           criticality: input.criticality,
           backupExpected: input.backup?.expected,
           backupMaxAgeDays: input.backup?.maxAgeDays,
+          // Left out: kept as stored; null: cleared.
+          minBackupSizeBytes: input.backup?.minSizeBytes === undefined ? undefined : input.backup.minSizeBytes === null ? null : BigInt(input.backup.minSizeBytes),
+          minBackupDurationSeconds: input.backup?.minDurationSeconds,
+          maxVerifiedAgeDays: input.backup?.maxVerifiedAgeDays,
         };
         const saved = await tx.service.upsert({
           where: { nodeId_name: { nodeId: input.nodeId, name: input.name } },
@@ -179,7 +184,16 @@ export function createFleetService(deps: {
         namespace: s.namespace,
         criticality: s.criticality,
         slaGroup: s.slaGroup?.name ?? null,
-        operations: { backup: { expected: s.backupExpected, maxAgeDays: s.backupMaxAgeDays } },
+        operations: {
+          // The seed's two fields, and the optional bounds only where a service declared them.
+          backup: {
+            expected: s.backupExpected,
+            maxAgeDays: s.backupMaxAgeDays,
+            ...(s.minBackupSizeBytes !== null ? { minSizeBytes: Number(s.minBackupSizeBytes) } : {}),
+            ...(s.minBackupDurationSeconds !== null ? { minDurationSeconds: s.minBackupDurationSeconds } : {}),
+            ...(s.maxVerifiedAgeDays !== null ? { maxVerifiedAgeDays: s.maxVerifiedAgeDays } : {}),
+          },
+        },
       }));
     },
 
@@ -290,6 +304,12 @@ export function createFleetService(deps: {
 
     async incidentExists(id: string): Promise<boolean> {
       return (await db.incident.count({ where: { id } })) > 0;
+    },
+
+    /** How many services are in each status now, and how many incidents are open: for the Prometheus gauges. */
+    async statusCounts(): Promise<{ services: { status: ServiceStatus; count: number }[]; openIncidents: number }> {
+      const [byStatus, openIncidents] = await Promise.all([db.service.groupBy({ by: ['status'], _count: { _all: true } }), db.incident.count({ where: { endedAt: null } })]);
+      return { services: byStatus.map((r) => ({ status: r.status, count: r._count._all })), openIncidents };
     },
 
     /** Whether the incident is open now; false once it closed, and for one a late report revised away. */
@@ -433,6 +453,38 @@ export function createFleetService(deps: {
      * Drops kept reports that no accepted report can be merged with any more: older than the
      * replay window plus the stale limit (a late report's context), plus an hour of margin.
      */
+    /**
+     * Fleet coverage for the ops console: services registered, reporting within the stale window,
+     * reporting and up, reporting and in MAINTENANCE (see lib/ops-console.ts).
+     */
+    async coverage(): Promise<FleetCoverage> {
+      const [row] = await sql.query<{ expected: number; active: number; matched: number; ignored: number }>({
+        name: 'opsgraph.fleet.coverage',
+        text: `SELECT count(*)::int AS expected,
+                 count(*) FILTER (WHERE fresh)::int AS active,
+                 count(*) FILTER (WHERE fresh AND status IN ('OPERATIONAL', 'DEGRADED'))::int AS matched,
+                 count(*) FILTER (WHERE fresh AND status = 'MAINTENANCE')::int AS ignored
+               FROM (SELECT status, "lastSeenAt" >= $1::timestamptz - make_interval(secs => $2 / 1000.0) AS fresh FROM "Service") s`,
+        values: [clock.now(), deps.staleMs],
+      });
+      return { expected: row!.expected, active: row!.active, matched: row!.matched, ignored: row!.ignored };
+    },
+
+    /**
+     * Service statuses received per second over the `windowSeconds` before now, by their
+     * `observedAt`, from the kept reports (seconds without any left out): the same figures
+     * whichever instance took them.
+     */
+    async statusesPerSecond(windowSeconds: number): Promise<{ second: number; n: number }[]> {
+      return sql.query<{ second: number; n: number }>({
+        name: 'opsgraph.fleet.statuses-per-second',
+        text: `SELECT (extract(epoch FROM date_trunc('second', "observedAt")) * 1000)::float8 AS second, count(*)::int AS n FROM "StatusObservation"
+                WHERE "observedAt" > $1::timestamptz - make_interval(secs => $2) AND "observedAt" <= $1::timestamptz
+                GROUP BY 1`,
+        values: [clock.now(), windowSeconds],
+      });
+    },
+
     async pruneObservations(replayHours: number): Promise<number> {
       const cutoff = new Date(clock.now().getTime() - (replayHours + 1) * 3_600_000 - deps.staleMs);
       return sql.execute(`DELETE FROM "StatusObservation" WHERE "observedAt" < $1`, [cutoff]);

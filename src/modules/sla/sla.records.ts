@@ -22,6 +22,9 @@ export interface ServiceRecord {
     lastBackupStatus: 'success' | 'failed' | 'partial' | null;
     backupMaxAgeDays: number;
     backupOverdue: boolean;
+    lastSuccessAt: Date | null;
+    lastVerifiedAt: Date | null;
+    maxVerifiedAgeDays: number | null;
   };
 }
 
@@ -44,6 +47,9 @@ export const SERVICE_COLUMNS = [
   '"lastBackupStatus"',
   '"backupMaxAgeDays"',
   '"backupOverdue"',
+  '"lastSuccessfulBackupAt"',
+  '"lastVerifiedAt"',
+  '"maxVerifiedAgeDays"',
 ] as const;
 
 /** The columns above, as the database gives them. */
@@ -66,6 +72,9 @@ export type ServiceRow = Pick<
   | 'lastBackupStatus'
   | 'backupMaxAgeDays'
   | 'backupOverdue'
+  | 'lastSuccessfulBackupAt'
+  | 'lastVerifiedAt'
+  | 'maxVerifiedAgeDays'
 >;
 
 export function toServiceRecord(r: ServiceRow): ServiceRecord {
@@ -88,13 +97,22 @@ export function toServiceRecord(r: ServiceRow): ServiceRecord {
       lastBackupStatus: r.lastBackupStatus,
       backupMaxAgeDays: r.backupMaxAgeDays,
       backupOverdue: r.backupOverdue,
+      lastSuccessAt: r.lastSuccessfulBackupAt,
+      lastVerifiedAt: r.lastVerifiedAt,
+      maxVerifiedAgeDays: r.maxVerifiedAgeDays,
     },
   };
 }
 
-/** backupOverdue as api.md defines it, in SQL over a "Service" row, for the instant in parameter `now`. */
-export const backupOverdueSql = (now: string) =>
-  `("backupExpected" AND ("lastSuccessfulBackupAt" IS NULL OR "lastSuccessfulBackupAt" < ${now}::timestamptz - make_interval(days => "backupMaxAgeDays")))`;
+/**
+ * backupOverdue as api.md defines it, in SQL over a "Service" row, for the instant in parameter `now`:
+ * no successful backup within backupMaxAgeDays or, when the service asks for one, no verified backup
+ * completed within maxVerifiedAgeDays. `lastSuccess` may name another expression for the last success
+ * (a report computing the row's new value).
+ */
+export const backupOverdueSql = (now: string, lastSuccess = '"lastSuccessfulBackupAt"', lastVerified = '"lastVerifiedBackupAt"') =>
+  `("backupExpected" AND (${lastSuccess} IS NULL OR ${lastSuccess} < ${now}::timestamptz - make_interval(days => "backupMaxAgeDays")
+     OR ("maxVerifiedAgeDays" IS NOT NULL AND (${lastVerified} IS NULL OR ${lastVerified} < ${now}::timestamptz - make_interval(days => "maxVerifiedAgeDays")))))`;
 
 /** A service's identity as agents and backup jobs name it: its node (cluster) and its name there. */
 export const nodeIdField = z.string().trim().min(1).max(255);

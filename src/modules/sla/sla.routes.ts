@@ -58,7 +58,20 @@ const registerBody = z.strictObject({
   nodeId: nodeIdField,
   namespace: text(253).nullable().optional(),
   criticality: text(32).nullable().optional(),
-  operations: z.strictObject({ backup: z.strictObject({ expected: z.boolean(), maxAgeDays: z.number().int().min(1).max(3_650).default(1) }).optional() }).optional(),
+  operations: z
+    .strictObject({
+      backup: z
+        .strictObject({
+          expected: z.boolean(),
+          maxAgeDays: z.number().int().min(1).max(3_650).default(1),
+          // Sanity bounds: a "successful" backup smaller or quicker than these counts as failed.
+          minSizeBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
+          minDurationSeconds: z.number().int().min(0).max(604_800).nullable().optional(),
+          maxVerifiedAgeDays: z.number().int().min(1).max(3_650).nullable().optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 
 /**

@@ -37,7 +37,10 @@ export class BackupStatusType {
   @Field(() => Date, { nullable: true, description: 'Completion time of the latest report, whatever its outcome.' }) lastBackupAt!: Date | null;
   @Field(() => String, { nullable: true, description: 'success, failed or partial: the latest report.' }) lastBackupStatus!: string | null;
   @Field(() => Int) backupMaxAgeDays!: number;
-  @Field({ description: 'Expected, and no successful backup ever or none within backupMaxAgeDays.' }) backupOverdue!: boolean;
+  @Field({ description: 'Expected, and no successful backup within backupMaxAgeDays, or (with maxVerifiedAgeDays) no verified backup completed within that.' }) backupOverdue!: boolean;
+  @Field(() => Date, { nullable: true, description: 'Completion time of the newest successful backup (report or server run).' }) lastSuccessAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When a backup of this service last passed verification.' }) lastVerifiedAt!: Date | null;
+  @Field(() => Int, { nullable: true, description: 'A verified backup must have completed within this many days, or backups are overdue.' }) maxVerifiedAgeDays!: number | null;
 }
 
 @OutputType('Service')

@@ -140,17 +140,6 @@ CREATE TABLE "NotificationAttempt" (
     CONSTRAINT "NotificationAttempt_pkey" PRIMARY KEY ("id")
 );
 
--- CreateTable
-CREATE TABLE "AlertSeriesSample" (
-    "metric" TEXT NOT NULL,
-    "labelsKey" TEXT NOT NULL,
-    "labels" JSONB NOT NULL,
-    "value" DOUBLE PRECISION NOT NULL,
-    "at" TIMESTAMPTZ(3) NOT NULL,
-
-    CONSTRAINT "AlertSeriesSample_pkey" PRIMARY KEY ("metric","labelsKey")
-);
-
 -- CreateIndex
 CREATE UNIQUE INDEX "AlertRule_name_key" ON "AlertRule"("name");
 
@@ -207,8 +196,6 @@ ALTER TABLE "NotificationAttempt" ADD CONSTRAINT "NotificationAttempt_notificati
 
 -- At most one open alert per fingerprint: concurrent evaluators insert it once (ON CONFLICT DO NOTHING).
 CREATE UNIQUE INDEX "Alert_open_fingerprint_key" ON "Alert"("fingerprint") WHERE "state" <> 'RESOLVED';
--- Series are matched by label containment.
-CREATE INDEX "AlertSeriesSample_labels_idx" ON "AlertSeriesSample" USING gin ("labels" jsonb_path_ops);
 
 -- The channels every deployment has.
 INSERT INTO "NotificationChannel" (id, name, type, enabled, config, "createdAt", "updatedAt") VALUES

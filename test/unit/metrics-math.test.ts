@@ -1,0 +1,120 @@
+import { createRequire } from 'node:module';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Accumulator } from '../../src/lib/metric-aggregate.js';
+import { canonicalLabels, labelsHash, parseLabelFilter, prometheusName } from '../../src/lib/metric-labels.js';
+import { autoGranularity, expiredPartitions, partitionFor, partitionsBetween, relativeInstant } from '../../src/lib/metric-time.js';
+import { exactQuantile, QuantileSketch, relativeError } from '../../src/lib/quantile-sketch.js';
+
+const { DDSketch } = createRequire(import.meta.url)('@datadog/sketches-js') as typeof import('@datadog/sketches-js');
+const QS = [0.5, 0.95, 0.99];
+
+/** Splits values into `parts` sketches, round trips each through its bytes, merges them back. */
+function mergedThroughBytes(values: number[], parts: number): QuantileSketch {
+  const merged = QuantileSketch.empty();
+  for (let p = 0; p < parts; p++) {
+    const s = QuantileSketch.of(values.filter((_, i) => i % parts === p));
+    merged.merge(QuantileSketch.fromBytes(s.toBytes(), s.statsOf()));
+  }
+  return merged;
+}
+
+describe('quantile sketch', () => {
+  it('the library alone loses negative values when merging; ours keeps them', () => {
+    const a = [5, 6, 7];
+    const b = [-10, -20, -30, -40, -50];
+    const naive = new DDSketch({ relativeAccuracy: 0.01 });
+    for (const v of a) naive.accept(v);
+    const other = new DDSketch({ relativeAccuracy: 0.01 });
+    for (const v of b) other.accept(v);
+    naive.merge(other);
+    const sorted = [...a, ...b].sort((x, y) => x - y);
+    // The naive merge answers a positive value for the lowest quantile: the negatives are gone.
+    expect(naive.getValueAtQuantile(0)).toBeGreaterThan(0);
+    const ours = QuantileSketch.of(a);
+    ours.merge(QuantileSketch.of(b));
+    for (const q of [0, 0.25, 0.5, 0.75, 1]) expect(relativeError(ours.quantile(q)!, exactQuantile(sorted, q)!)).toBeLessThanOrEqual(0.01);
+  });
+
+  it('keeps count, sum, min and max that the protobuf form drops', () => {
+    const s = QuantileSketch.of([1.5, -2, 40]);
+    const back = QuantileSketch.fromBytes(s.toBytes(), s.statsOf());
+    expect(back.statsOf()).toEqual({ count: 3, sum: 39.5, min: -2, max: 40 });
+    expect(back.quantile(1)).toBe(40);
+  });
+
+  it('percentiles of merged sketches stay within 1 % of the exact value (random distributions)', () => {
+    // Magnitudes a metric has (1e-3 to 1e9), either sign, and exact zeros.
+    const magnitude = fc.double({ min: 1e-3, max: 1e9, noNaN: true });
+    const signed = fc.oneof(magnitude, magnitude.map((v) => -v), fc.constant(0));
+    const dist = fc.oneof(
+      fc.array(signed, { minLength: 1, maxLength: 400 }),
+      fc.array(fc.double({ min: 0, max: 1, noNaN: true }).map((u) => -Math.log(1 - u * 0.999999) * 250), { minLength: 1, maxLength: 400 }),
+      fc.array(fc.double({ min: 0.001, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 400 }),
+      fc.array(fc.integer({ min: -50, max: 50 }), { minLength: 1, maxLength: 400 }),
+    );
+    fc.assert(
+      fc.property(dist, fc.integer({ min: 1, max: 12 }), (values, parts) => {
+        const merged = mergedThroughBytes(values, parts);
+        const sorted = values.slice().sort((x, y) => x - y);
+        for (const q of QS) {
+          const exact = exactQuantile(sorted, q)!;
+          const got = merged.quantile(q)!;
+          expect(relativeError(got, exact)).toBeLessThanOrEqual(0.01 + 1e-12);
+        }
+        expect(merged.count).toBe(values.length);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('the accumulator is exact on raw values and merges rollups', () => {
+    const raw = new Accumulator();
+    for (const v of [4, 1, 3, 2]) raw.addValue(v);
+    expect(raw.summary()).toEqual({ count: 4, avg: 2.5, min: 1, max: 4, p50: 2, p95: 3, p99: 3 });
+    const tiers = new Accumulator();
+    const a = QuantileSketch.of([1, 2]);
+    const b = QuantileSketch.of([3, 4]);
+    tiers.addRollup(a.statsOf(), a);
+    tiers.addRollup(b.statsOf(), b);
+    expect(tiers.value('sum')).toBe(10);
+    expect(tiers.value('count')).toBe(4);
+    expect(relativeError(tiers.value('p50')!, 2)).toBeLessThanOrEqual(0.01);
+  });
+});
+
+describe('metric time', () => {
+  it('relative instants, auto granularity', () => {
+    const now = new Date('2026-02-07T14:00:00.000Z');
+    expect(relativeInstant('-1h', now)?.toISOString()).toBe('2026-02-07T13:00:00.000Z');
+    expect(relativeInstant('-7d', now)?.toISOString()).toBe('2026-01-31T14:00:00.000Z');
+    expect(relativeInstant('-30m', now)?.toISOString()).toBe('2026-02-07T13:30:00.000Z');
+    expect(relativeInstant('1h', now)).toBeNull();
+    const h = 3_600_000;
+    expect(autoGranularity(0, h)).toBe('raw');
+    expect(autoGranularity(0, 2 * h)).toBe('1m');
+    expect(autoGranularity(0, 24 * h)).toBe('5m');
+    expect(autoGranularity(0, 7 * 24 * h)).toBe('1h');
+  });
+
+  it('partitions by day, ISO week and month, and which ones retention drops', () => {
+    const at = Date.parse('2026-02-07T14:00:00.000Z'); // a Saturday
+    expect(partitionFor('metric_samples', 'day', at)).toMatchObject({ name: 'metric_samples_p20260207', to: new Date('2026-02-08T00:00:00.000Z') });
+    expect(partitionFor('metric_rollup_1m', 'week', at).name).toBe('metric_rollup_1m_p20260202');
+    expect(partitionFor('metric_rollup_1h', 'month', at).name).toBe('metric_rollup_1h_p20260201');
+    expect(partitionsBetween('metric_samples', 'day', at - 2 * 86_400_000, at).map((p) => p.name)).toEqual(['metric_samples_p20260205', 'metric_samples_p20260206', 'metric_samples_p20260207']);
+    const names = ['metric_samples_p20260130', 'metric_samples_p20260131', 'metric_samples_p20260201', 'other_p20200101'];
+    expect(expiredPartitions('metric_samples', 'day', names, Date.parse('2026-02-01T00:00:00.000Z'))).toEqual(['metric_samples_p20260130', 'metric_samples_p20260131']);
+  });
+});
+
+describe('metric labels', () => {
+  it('canonical labels, filters, Prometheus names', () => {
+    expect(canonicalLabels({ b: '2', a: '1' })).toBe('{"a":"1","b":"2"}');
+    expect(labelsHash({ b: '2', a: '1' })).toBe(labelsHash({ a: '1', b: '2' }));
+    expect(parseLabelFilter('env:prod,region:eu')).toEqual({ env: 'prod', region: 'eu' });
+    expect(parseLabelFilter('env')).toBeNull();
+    expect(prometheusName('system.cpu.usage')).toBe('system_cpu_usage');
+    expect(prometheusName('9lives-x')).toBe('_9lives_x');
+  });
+});
