@@ -23,16 +23,30 @@ export async function latestSamples(
   if (!rules.length) return [];
   const names = [...new Set(rules.map((r) => r.metric))];
   const latest = await metrics.latest({ names });
-  const byMetric = new Map<string, { labels: Record<string, string>; value: number; at: Date }[]>();
+  // Per metric: its fresh series, and which of them carry each label pair, so a rule is checked
+  // against the series of its first matcher only (not every series of the metric).
+  type Series = { labels: Record<string, string>; value: number; at: Date };
+  const byMetric = new Map<string, { all: Series[]; byPair: Map<string, Series[]> }>();
   for (const s of latest) {
     if (s.timestamp < freshSince) continue;
-    const list = byMetric.get(s.name) ?? [];
-    list.push({ labels: s.labels, value: s.value, at: s.timestamp });
-    byMetric.set(s.name, list);
+    let m = byMetric.get(s.name);
+    if (!m) byMetric.set(s.name, (m = { all: [], byPair: new Map() }));
+    const series = { labels: s.labels, value: Number(s.value), at: s.timestamp };
+    m.all.push(series);
+    for (const [k, v] of Object.entries(s.labels)) {
+      const pair = `${k}\u0000${v}`;
+      const list = m.byPair.get(pair);
+      if (list) list.push(series);
+      else m.byPair.set(pair, [series]);
+    }
   }
   const out: RuleSample[] = [];
   for (const r of rules) {
-    for (const s of byMetric.get(r.metric) ?? []) if (matches(r.labels, s.labels)) out.push({ ruleId: r.id, labels: s.labels, value: Number(s.value), at: s.at });
+    const m = byMetric.get(r.metric);
+    if (!m) continue;
+    const first = Object.entries(r.labels)[0];
+    const candidates = first ? (m.byPair.get(`${first[0]}\u0000${first[1]}`) ?? []) : m.all;
+    for (const s of candidates) if (matches(r.labels, s.labels)) out.push({ ruleId: r.id, labels: s.labels, value: s.value, at: s.at });
   }
   return out;
 }
