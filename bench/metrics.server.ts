@@ -30,7 +30,6 @@ async function main(): Promise<void> {
     JWT_SECRET: randomBytes(32).toString('base64url'),
     ADMIN_EMAIL: BENCH_ADMIN.email,
     ADMIN_PASSWORD: BENCH_ADMIN.password,
-    BODY_LIMIT: '4mb',
     METRICS_RETENTION_RAW_DAYS: rawDays,
     RATE_LIMIT_AGENT: String(1_000_000_000),
     RATE_LIMIT_STANDARD: String(1_000_000_000),

@@ -12,6 +12,14 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+
+/** Bytes of a size such as `512kb` or `4mb` (the forms BODY_LIMIT and METRICS_BODY_LIMIT take). */
+export function bodyBytes(size: string): number {
+  const m = /^(\d+)(b|kb|mb)$/i.exec(size);
+  if (!m) return NaN;
+  return Number(m[1]) * { b: 1, kb: 1_024, mb: 1_048_576 }[m[2]!.toLowerCase() as 'b' | 'kb' | 'mb'];
+}
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -40,6 +48,12 @@ export const configSchema = z.object({
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 1mb')
     .default('1mb'),
+  /** The larger body limit of routes that take big batches (metric pushes of up to 10,000 samples). */
+  METRICS_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 4mb')
+    .refine((v) => bodyBytes(v) >= 1_024 && bodyBytes(v) <= 16 * 1_048_576, 'from 1kb to 16mb')
+    .default('4mb'),
   DEPENDENCY_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(60_000).default(8_000),
   BULL_BOARD_ENABLED: bool.default(false),

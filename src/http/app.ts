@@ -33,7 +33,7 @@ export function createHttpApp(parts: HttpAppParts): Express {
   app.use(requestContext(parts.logger, parts.requests));
   // CSP protects HTML; this server answers JSON, and its two HTML pages (GraphQL sandbox, Bull Board) load scripts it does not host.
   app.use(helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }));
-  app.use(express.json({ limit: parts.config.BODY_LIMIT }));
+  app.use(jsonBodies(parts));
   app.use('/api', requireJson);
   app.use(refuseHostileInput);
   for (const { mount, routes } of parts.routes) app.use(mount, buildRouter(routes, parts.guard, mount));
@@ -44,4 +44,24 @@ export function createHttpApp(parts: HttpAppParts): Express {
   app.use(notFound);
   app.use(errorHandler());
   return app;
+}
+
+/**
+ * JSON bodies up to BODY_LIMIT, or METRICS_BODY_LIMIT on the routes that ask for it. Chosen by
+ * method and exact path before routing (the body is read before any router runs); such routes
+ * have no path parameters. Paths compare as Express matches them: case and a trailing slash aside.
+ */
+function jsonBodies(parts: HttpAppParts): RequestHandler {
+  const normal = express.json({ limit: parts.config.BODY_LIMIT });
+  const large = express.json({ limit: parts.config.METRICS_BODY_LIMIT });
+  const key = (method: string, path: string) => `${method.toUpperCase()} ${path.toLowerCase().replace(/\/+$/, '')}`;
+  const largeRoutes = new Set<string>();
+  for (const { mount, routes } of parts.routes) {
+    for (const r of routes) {
+      if (r.bodyLimit !== 'large') continue;
+      if (r.path.includes(':')) throw new Error(`${r.method} ${r.path}: a large body limit is for routes without path parameters`);
+      largeRoutes.add(key(r.method, `${mount === '/' ? '' : mount}${r.path}`));
+    }
+  }
+  return (req, res, next) => (largeRoutes.has(key(req.method, req.path)) ? large : normal)(req, res, next);
 }

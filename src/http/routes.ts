@@ -47,6 +47,11 @@ export interface RouteDef {
   keyScope?: ApiKeyScope;
   /** null: not rate limited (probes). */
   rateLimit: RateClass | null;
+  /**
+   * 'large': the JSON body may be up to METRICS_BODY_LIMIT instead of BODY_LIMIT (routes taking
+   * big batches), so raising it for them does not raise it for every route.
+   */
+  bodyLimit?: 'large';
   handler: (req: Request, res: Response) => unknown;
 }
 

@@ -40,7 +40,11 @@ class DroppingClient extends pg.Client {
   // One override for all of pg's call shapes: (config | text, values?, callback?).
   override query(...args: any[]): any {
     const drop = (err: unknown) => {
-      if ((err as Error | null)?.message === QUERY_READ_TIMEOUT) this.end().catch(() => undefined);
+      if ((err as Error | null)?.message !== QUERY_READ_TIMEOUT) return;
+      // Writes still queued on the socket fail (EPIPE) as it closes: an 'error' event nobody else
+      // listens to while the client is checked out, which would end the process.
+      this.on('error', () => undefined);
+      this.end().catch(() => undefined);
     };
     const at = typeof args[2] === 'function' ? 2 : typeof args[1] === 'function' ? 1 : -1;
     if (at >= 0) {

@@ -38,6 +38,18 @@ export class Accumulator {
     else this.sketch = sketch;
   }
 
+  /** A stored rollup row: its stats, and its sketch's bytes (decoded straight into this bucket's sketch) when percentiles are wanted. */
+  addStored(stats: SketchStats, bytes?: Uint8Array): void {
+    this.track(stats);
+    if (bytes) (this.sketch ??= QuantileSketch.empty()).mergeBytes(bytes, stats);
+  }
+
+  /** Folds in another accumulator of rollup rows (a bucket into the summary of the range); `other` is left as it was. */
+  absorb(other: Accumulator): void {
+    this.track(other.stats);
+    if (other.sketch) (this.sketch ??= QuantileSketch.empty()).merge(other.sketch);
+  }
+
   private track(s: SketchStats): void {
     const t = this.stats;
     t.count += s.count;

@@ -198,6 +198,21 @@ describe('refused input stores nothing', () => {
   });
 });
 
+describe('large pushes', () => {
+  it('10,000 samples, over BODY_LIMIT, fit METRICS_BODY_LIMIT on the push route only', async () => {
+    const big = { samples: Array.from({ length: 10_000 }, (_, i) => ({ name: 'test.big', value: i / 7, timestamp: NOW, tags: { host: `host-${String(i % 20).padStart(4, '0')}`, datacenter: 'eu-west-1' } })) };
+    const text = JSON.stringify(big);
+    expect(text.length).toBeGreaterThan(1_048_576); // BODY_LIMIT's default, 1mb
+    const res = await post(text);
+    expect([res.status, await res.json()]).toEqual([201, { success: true, accepted: 10_000 }]);
+    const stored = await db.query(`SELECT count(*) AS n FROM metric_samples m JOIN "MetricSeries" s ON s.id = m.series_id JOIN "MetricDefinition" d ON d.id = s."metricId" WHERE d.name = 'test.big'`);
+    expect(stored.rows[0].n).toBe('10000');
+    // Any other route keeps BODY_LIMIT.
+    const other = await fetch(`${api.url}/api/v1/metrics/collectors/system`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...operator }, body: JSON.stringify({ enabled: true, padding: text }) });
+    expect(other.status).toBe(413);
+  });
+});
+
 describe('GraphQL', () => {
   const graphql = async (query: string, variables: Record<string, unknown>) =>
     (await (await fetch(`${api.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...operator }, body: JSON.stringify({ query, variables }) })).json()) as {

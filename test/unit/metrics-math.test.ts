@@ -36,6 +36,48 @@ describe('quantile sketch', () => {
     for (const q of [0, 0.25, 0.5, 0.75, 1]) expect(relativeError(ours.quantile(q)!, exactQuantile(sorted, q)!)).toBeLessThanOrEqual(0.01);
   });
 
+  it('reads and writes the library\'s protobuf form: same keys, same answers, either way', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.double({ min: 1e-3, max: 1e9, noNaN: true }), fc.double({ min: -1e6, max: -1e-3, noNaN: true }), fc.constant(0)), { minLength: 1, maxLength: 300 }), (values) => {
+        const lib = new DDSketch({ relativeAccuracy: 0.01 });
+        for (const v of values) lib.accept(v);
+        const ours = QuantileSketch.of(values);
+        const stats = ours.statsOf();
+        // The library's bytes (whole grown stores, offset written last) decoded by ours, and ours by the library.
+        const fromLib = QuantileSketch.fromBytes(lib.toProto(), stats);
+        const byLib = DDSketch.fromProto(ours.toBytes());
+        for (const q of [0, 0.1, 0.5, 0.95, 0.99, 1]) {
+          const expected = Math.min(stats.max, Math.max(stats.min, lib.getValueAtQuantile(q)));
+          // The same key, so the same bin value up to the last bits of pow().
+          const same = (v: number | null) => expect(relativeError(v!, expected)).toBeLessThan(1e-12);
+          same(ours.quantile(q));
+          same(fromLib.quantile(q));
+          same(Math.min(stats.max, Math.max(stats.min, byLib.getValueAtQuantile(q))));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('merges stored bytes into a sketch as it merges the sketch itself', () => {
+    const a = QuantileSketch.of([3, -4, 0, 250, 7.5]);
+    const b = QuantileSketch.of([-1e5, 12, 12, 0.01]);
+    const viaSketch = QuantileSketch.fromBytes(a.toBytes(), a.statsOf());
+    viaSketch.merge(QuantileSketch.fromBytes(b.toBytes(), b.statsOf()));
+    const viaBytes = QuantileSketch.empty();
+    viaBytes.mergeBytes(a.toBytes(), a.statsOf());
+    viaBytes.mergeBytes(b.toBytes(), b.statsOf());
+    expect(viaBytes.statsOf()).toEqual(viaSketch.statsOf());
+    expect(viaBytes.toBytes()).toEqual(viaSketch.toBytes());
+    for (const q of [0, 0.3, 0.5, 0.9, 1]) expect(viaBytes.quantile(q)).toBe(viaSketch.quantile(q));
+  });
+
+  it('refuses a sketch of another accuracy: merging it would break the 1 % guarantee', () => {
+    const coarse = new DDSketch({ relativeAccuracy: 0.05 });
+    coarse.accept(10);
+    expect(() => QuantileSketch.fromBytes(coarse.toProto(), { count: 1, sum: 10, min: 10, max: 10 })).toThrow(/mapping/);
+  });
+
   it('keeps count, sum, min and max that the protobuf form drops', () => {
     const s = QuantileSketch.of([1.5, -2, 40]);
     const back = QuantileSketch.fromBytes(s.toBytes(), s.statsOf());

@@ -3,7 +3,7 @@ import type { Config } from '../../config.js';
 import type { EventBus } from '../../infra/events.js';
 import { inTransaction, type Sql } from '../../infra/sql.js';
 import { AppError } from '../../lib/errors.js';
-import { canonicalLabels, labelsHash } from '../../lib/metric-labels.js';
+import { canonicalLabels, labelsHash, type Labels } from '../../lib/metric-labels.js';
 import { BUILT_IN_BY_NAME, CUSTOM } from './metrics.catalog.js';
 import { METRIC_SAMPLED } from './metrics.events.js';
 import type { Partitions } from './metrics.partitions.js';
@@ -58,13 +58,28 @@ export function createIngest(deps: { pool: pg.Pool; config: Config; events: Even
 
   const seriesKey = (metricId: number, hash: string) => `${metricId}:${hash}`;
 
+  // A batch repeats the same few label sets; their canonical JSON and SHA-256 are remembered by a
+  // cheap key, their JSON in the order they came (another order is only a miss, never a wrong
+  // hash). Bounded: cleared when full, as a cache only saves work.
+  const hashes = new Map<string, string>();
+  const HASHES_KEPT = 100_000;
+  const hashOf = (labels: Labels): string => {
+    const key = JSON.stringify(labels);
+    let h = hashes.get(key);
+    if (h === undefined) {
+      if (hashes.size >= HASHES_KEPT) hashes.clear();
+      hashes.set(key, (h = labelsHash(labels)));
+    }
+    return h;
+  };
+
   async function resolveSeries(db: Sql, samples: readonly SampleInput[], defs: (name: string) => Definition, collector: string): Promise<{ ids: number[]; created: Map<string, number> }> {
-    const hashes = samples.map((s) => labelsHash(s.labels));
+    const sampleHashes = samples.map((s) => hashOf(s.labels));
     const fresh = new Map<string, { metricId: number; name: string; labels: string; hash: string }>();
     samples.forEach((s, i) => {
       const def = defs(s.name);
-      const key = seriesKey(def.id, hashes[i]!);
-      if (!series.has(key) && !fresh.has(key)) fresh.set(key, { metricId: def.id, name: s.name, labels: canonicalLabels(s.labels), hash: hashes[i]! });
+      const key = seriesKey(def.id, sampleHashes[i]!);
+      if (!series.has(key) && !fresh.has(key)) fresh.set(key, { metricId: def.id, name: s.name, labels: canonicalLabels(s.labels), hash: sampleHashes[i]! });
     });
     const created = new Map<string, number>();
     if (fresh.size) {
@@ -85,7 +100,7 @@ export function createIngest(deps: { pool: pg.Pool; config: Config; events: Even
       for (const r of got) created.set(seriesKey(r.metricId, r.labelsHash), Number(r.id));
     }
     const ids = samples.map((s, i) => {
-      const key = seriesKey(defs(s.name).id, hashes[i]!);
+      const key = seriesKey(defs(s.name).id, sampleHashes[i]!);
       return (series.get(key) ?? created.get(key))!;
     });
     return { ids, created };

@@ -6,7 +6,6 @@ import { AppError } from '../../lib/errors.js';
 import { Accumulator, isPercentile, type Aggregation, type MetricSummary } from '../../lib/metric-aggregate.js';
 import { prometheusLabelName, prometheusLabelValue, prometheusName, prometheusValue, type Labels } from '../../lib/metric-labels.js';
 import { autoGranularity, bucketStart, TIER_MS, type Granularity, type Tier } from '../../lib/metric-time.js';
-import { QuantileSketch } from '../../lib/quantile-sketch.js';
 import type { MetricDef } from './metrics.catalog.js';
 import { retentionMs, STORE_LEVELS, STORE_TABLES } from './metrics.partitions.js';
 
@@ -127,11 +126,17 @@ export function createMetricsQuery(deps: { pool: pg.Pool; config: Config; clock:
           });
         } else if (ids.length) {
           const wantsBuckets = isPercentile(q.aggregation);
+          // Each stored sketch is decoded once, straight into the bins it merges into: into its bucket
+          // when the buckets want percentiles (the summary then merges the buckets, a few hundred
+          // bins each), else into the summary alone.
           await readTier(granularity as Tier, ids, q.start, q.end, (ms, stats, sketch) => {
-            // Merging consumes a sketch, so the bucket (which needs one only for percentiles) decodes its own.
-            acc(ms).addRollup(stats, wantsBuckets ? QuantileSketch.fromBytes(sketch, stats) : undefined);
-            summary.addRollup(stats, QuantileSketch.fromBytes(sketch, stats));
+            if (wantsBuckets) acc(ms).addStored(stats, sketch);
+            else {
+              acc(ms).addStored(stats);
+              summary.addStored(stats, sketch);
+            }
           });
+          if (wantsBuckets) for (const a of buckets.values()) summary.absorb(a);
         }
       } catch (err) {
         if ((err as { code?: string }).code === QUERY_CANCELED) throw new AppError('METRICS_QUERY_FAILED', 'the metrics query took too long; narrow the range or ask for a coarser granularity', { field: 'granularity' });

@@ -45,12 +45,7 @@ export function createRollups(deps: { pool: pg.Pool; partitions: Partitions; log
         FOR UPDATE OF t`,
       [seriesIds, buckets],
     );
-    for (const row of stored) {
-      const key = `${row.series_id}@${row.bucket.getTime()}`;
-      const sketch = QuantileSketch.fromBytes(row.sketch, { count: Number(row.count), sum: row.sum, min: row.min, max: row.max });
-      sketch.merge(partials.get(key)!);
-      partials.set(key, sketch);
-    }
+    for (const row of stored) partials.get(`${row.series_id}@${row.bucket.getTime()}`)!.mergeBytes(row.sketch, { count: Number(row.count), sum: row.sum, min: row.min, max: row.max });
     const merged = keys.map((k) => partials.get(k)!);
     await db.execute(
       `INSERT INTO ${table} (series_id, bucket, count, sum, min, max, sketch)
@@ -85,18 +80,31 @@ export function createRollups(deps: { pool: pg.Pool; partitions: Partitions; log
           WHERE batch_id = ANY($1::bigint[]) AND ts >= $2 AND ts <= $3`,
         [ids, from, to],
       );
-      let buckets = 0;
+      // Samples are sketched once, into the finest tier; each coarser tier merges the finer one's
+      // partials (bins, not samples). All are built before any is merged with what is stored.
+      const perTier: Map<string, QuantileSketch>[] = [];
+      let finer: { series: string; ms: number; sketch: QuantileSketch }[] = [];
       for (const tier of TIERS) {
         const step = TIER_MS[tier];
         const partials = new Map<string, QuantileSketch>();
-        for (const r of rows) {
-          const key = `${r.series_id}@${bucketStart(r.ms, step)}`;
+        const made: typeof finer = [];
+        const into = (series: string, ms: number): QuantileSketch => {
+          const bucket = bucketStart(ms, step);
+          const key = `${series}@${bucket}`;
           let s = partials.get(key);
-          if (!s) partials.set(key, (s = QuantileSketch.empty()));
-          s.add(r.value);
-        }
-        buckets += await foldTier(db, tier, partials);
+          if (!s) {
+            partials.set(key, (s = QuantileSketch.empty()));
+            made.push({ series, ms: bucket, sketch: s });
+          }
+          return s;
+        };
+        if (perTier.length === 0) for (const r of rows) into(r.series_id, r.ms).add(r.value);
+        else for (const f of finer) into(f.series, f.ms).merge(f.sketch);
+        perTier.push(partials);
+        finer = made;
       }
+      let buckets = 0;
+      for (const [i, tier] of TIERS.entries()) buckets += await foldTier(db, tier, perTier[i]!);
       await db.execute('DELETE FROM metric_pending_batches WHERE id = ANY($1::bigint[])', [ids]);
       return { batches: ids.length, samples: rows.length, buckets };
     });

@@ -21,7 +21,8 @@ const collectorBody = z.strictObject({ enabled: z.boolean().optional(), interval
 type Handler = (req: Request, res: Response) => unknown;
 const viewer = (path: string, handler: Handler, rateLimit: RouteDef['rateLimit'] = 'standard'): RouteDef => ({ method: 'get', path, access: 'VIEWER', rateLimit, handler });
 // Pushes: an operator, or an API key with the metrics scope (an exporter, an agent).
-const push = (path: string, handler: Handler): RouteDef => ({ method: 'post', path, access: 'OPERATOR', scope: 'metrics', rateLimit: 'agent', handler });
+// Their bodies may reach METRICS_BODY_LIMIT: 10,000 samples are about 1.5 MB of JSON.
+const push = (path: string, handler: Handler): RouteDef => ({ method: 'post', path, access: 'OPERATOR', scope: 'metrics', rateLimit: 'agent', bodyLimit: 'large', handler });
 
 export function snapshotOf(latest: Awaited<ReturnType<MetricsServices['query']['latest']>>, now: Date) {
   return {
