@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<{ default: Bench }>> = {
   ingest: () => import('./ingest.bench.js'),
   metrics: () => import('./metrics.bench.js'),
   sla: () => import('./sla.bench.js'),
+  alerting: () => import('./alerting.bench.js'),
 };
 
 function usage(message: string): never {

@@ -34,6 +34,7 @@ import { createAccessTokens } from './auth/tokens.js';
 import { createRateLimiter } from './infra/ratelimit.js';
 import { createSecurityLog } from './infra/security-log.js';
 import { createAuditRecorder } from './infra/audit-recorder.js';
+import { alertsModule } from './modules/alerts/alerts.module.js';
 import { auditModule } from './modules/audit/audit.module.js';
 import { backupsModule } from './modules/backups/backups.module.js';
 import { metricsModule } from './modules/metrics/metrics.module.js';
@@ -52,7 +53,7 @@ import { liveModule } from './modules/live/live.module.js';
 import { prometheusModule } from './modules/prometheus/prometheus.module.js';
 
 /** The module list: adding a domain is one module folder and one line here. */
-export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, licensesModule, slaModule, backupsModule, metricsModule, ticketsModule, auditModule, runbooksModule, liveModule, prometheusModule];
+export const modules: readonly AnyModule[] = [healthModule, eventsModule, usersModule, securityModule, licensesModule, slaModule, backupsModule, metricsModule, ticketsModule, alertsModule, auditModule, runbooksModule, liveModule, prometheusModule];
 
 export type Role = ProcessRole;
 export const ROLES = PROCESS_ROLES;

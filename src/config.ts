@@ -210,6 +210,21 @@ export const configSchema = z.object({
   BACKUP_SCHEDULE_TYPE: z.enum(['full', 'incremental']).default('full'),
   /** Completed full backups (with their incrementals) kept after each run; unset: all. */
   BACKUP_RETENTION_COUNT: z.coerce.number().int().min(1).max(10_000).optional(),
+
+  /** Where the `file` notification channel appends its JSON lines. */
+  ALERT_FILE_PATH: z.string().min(1).default('data/alerts.log'),
+  /** An alert that fired before its rule was silenced still sends its `resolved`. */
+  ALERT_RESOLVE_THROUGH_SILENCE: bool.default(true),
+  /** A series whose newest sample is older than this has no data for the alert rules. */
+  ALERT_SAMPLE_STALE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** Refuse webhook targets on loopback and private addresses (checked at creation and at each delivery). */
+  WEBHOOK_DENY_PRIVATE: bool.default(false),
+  /** Delivery attempts of one notification before it is marked failed. */
+  NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  /** The first retry's delay; each next one doubles. */
+  NOTIFY_BACKOFF_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
+  /** How long one webhook delivery may take. */
+  NOTIFY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 }).superRefine((c, ctx) => {
   const sources = (c.BACKUP_SOURCES ?? c.DATA_DIR).split(',').map((s) => s.trim());
   const names = sources.map((s) => path.basename(path.resolve(s)));

@@ -48,13 +48,11 @@ import { sqlOf, type SqlSource } from './sql.js';
  * Times in the table are the database's, not the application clock's: they schedule real retries,
  * and a test clock standing still must not stop delivery.
  *
- * Alert notifications (a later issue) belong here too: the error-budget and backup evaluations
- * should write `sla:alert` with `outbox.add` in the transaction that moves the alert state (today
- * they publish after the fact and an alert raised during a Redis outage is lost), and the
- * notifications module should register `outbox.on(SLA_ALERT, notify, ...)` with one job per alert
- * and channel (jobId from the outbox row id and the channel), whose handler records each delivery
- * in PostgreSQL before or with sending, so that a retried job never pages anyone twice. Those jobs
- * retry with their own backoff; the outbox only guarantees they are enqueued.
+ * Alerts use it as described: the error-budget and backup evaluations write `sla:alert` in the
+ * transaction that moves their state, every alert transition writes `alert:changed` with the
+ * change, and the alerts module's consumers (one job per row) turn them into alerts and into
+ * notifications, whose deliveries are recorded in PostgreSQL and retried with their own backoff;
+ * the outbox only guarantees they are enqueued.
  */
 
 /** Which outbox row a consumer's job comes from. */

@@ -30,6 +30,8 @@ export const errorTable = {
   /** The request's headers are larger than the server reads (Node's maxHeaderSize). */
   HEADERS_TOO_LARGE: { http: 431, rest: 'ERR_HEADERS_TOO_LARGE', graphql: 'BAD_USER_INPUT' },
   PAYLOAD_TOO_LARGE: { http: 413, rest: 'ERR_PAYLOAD_TOO_LARGE', graphql: 'BAD_USER_INPUT' },
+  /** A well-formed alert rule that cannot be created or changed as asked (seed 000's ERR_5001); `details.field` names why. */
+  ALERT_RULE_FAILED: { http: 422, rest: 'ERR_5001', graphql: 'BAD_USER_INPUT' },
   RATE_LIMITED: { http: 429, rest: 'ERR_RATE_LIMIT', graphql: 'RATE_LIMITED', graphqlHttp: true },
   /** A dependency (PostgreSQL, Redis) is down; `details.dependency` names it. */
   SERVICE_UNAVAILABLE: { http: 503, rest: 'ERR_UNAVAILABLE', graphql: 'SERVICE_UNAVAILABLE', graphqlHttp: true },

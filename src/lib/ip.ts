@@ -32,3 +32,22 @@ function expandIPv6(ip: string): number[] {
   const zeros = tail === undefined ? [] : new Array<number>(8 - left.length - right.length).fill(0);
   return [...left, ...zeros, ...right];
 }
+
+/**
+ * Whether an address is loopback, private, link-local or otherwise not a public internet host
+ * (unspecified, CGNAT, unique-local IPv6, IPv4-mapped forms of those): what WEBHOOK_DENY_PRIVATE refuses.
+ */
+export function isPrivateAddress(ip: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  const v4 = mapped ? mapped[1]! : ip;
+  if (isIPv4(v4)) {
+    const [a, b] = v4.split('.').map(Number) as [number, number];
+    return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || a >= 224;
+  }
+  const bare = ip.split('%')[0]!;
+  if (!isIPv6(bare)) return true;
+  const g = expandIPv6(bare);
+  if (g.every((x) => x === 0) || (g.slice(0, 7).every((x) => x === 0) && g[7] === 1)) return true;
+  const first = g[0]!;
+  return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00;
+}

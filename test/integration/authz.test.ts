@@ -98,6 +98,23 @@ const CONTRACT: Record<string, Level> = {
   'Mutation.recordMetrics': 'OPERATOR',
   'Mutation.recordEvent': 'OPERATOR',
   'Mutation.updateCollector': 'ADMIN',
+  'Query.alertRules': 'VIEWER',
+  'Query.alertRule': 'VIEWER',
+  'Query.alerts': 'VIEWER',
+  'Query.alertNotifications': 'VIEWER',
+  'Query.alertingConfig': 'VIEWER',
+  'Query.notificationChannels': 'VIEWER',
+  'Mutation.createAlertRule': 'ADMIN',
+  'Mutation.updateAlertRule': 'ADMIN',
+  'Mutation.deleteAlertRule': 'ADMIN',
+  'Mutation.silenceAlertRule': 'OPERATOR',
+  'Mutation.acknowledgeAlert': 'OPERATOR',
+  'Mutation.resolveAlert': 'OPERATOR',
+  'Mutation.createAlert': 'OPERATOR',
+  'Mutation.createNotificationChannel': 'ADMIN',
+  'Mutation.testNotificationChannel': 'ADMIN',
+  'Mutation.updateAlertingConfig': 'ADMIN',
+  'Subscription.alertChanged': 'VIEWER',
 };
 
 function declaredAccess(): Map<string, Level> {

@@ -16,8 +16,8 @@ import { createBackupsService, type BackupsService } from './backups.service.js'
 export const backupsModule = defineModule<{ backups: BackupsService; runs: BackupRuns; backupOps: (ip: string | undefined) => Promise<void> }>({
   name: 'backups',
   resolvers: [BackupsResolver],
-  create({ db, pool, clock, events, outbox, jobs, logger, audit, config, runtime, limiter, servicesOf }) {
-    const backups = createBackupsService({ pool, clock, events, logger, audit });
+  create({ db, pool, clock, outbox, jobs, logger, audit, config, runtime, limiter, servicesOf }) {
+    const backups = createBackupsService({ pool, clock, outbox, logger, audit });
     const { fleet } = servicesOf(slaModule);
     const runs: BackupRuns = createBackupRuns({
       db,

@@ -3,9 +3,9 @@ import type pg from 'pg';
 import type { AuditActor } from '../../auth/actor.js';
 import type { AuditRecorder } from '../../infra/audit-recorder.js';
 import type { Clock } from '../../infra/clock.js';
-import type { EventBus } from '../../infra/events.js';
+import type { Outbox } from '../../infra/outbox.js';
 import type { Logger } from '../../infra/logger.js';
-import { inTransaction, sqlOf, type Sql } from '../../infra/sql.js';
+import { inTransaction, type Sql } from '../../infra/sql.js';
 import { AppError } from '../../lib/errors.js';
 import { SLA_ALERT, type SlaAlertEvent } from '../sla/sla.events.js';
 import { backupOverdueSql, SERVICE_COLUMNS, type ServiceRow } from '../sla/sla.records.js';
@@ -37,9 +37,8 @@ export interface BackupReportAnswer {
 /** A delivery repeated within this long is a retry of the first. */
 const DUPLICATE_WINDOW_MS = 60_000;
 
-export function createBackupsService(deps: { pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger; audit: AuditRecorder }) {
+export function createBackupsService(deps: { pool: pg.Pool; clock: Clock; outbox: Pick<Outbox, 'add' | 'nudge'>; logger: Logger; audit: AuditRecorder }) {
   const { clock } = deps;
-  const sql = sqlOf(deps.pool);
 
   function backupAlert(r: ServiceRow & { bound?: string | null }, at: Date): SlaAlertEvent {
     const fresh = r.lastSuccessfulBackupAt !== null && r.lastSuccessfulBackupAt.getTime() >= at.getTime() - r.backupMaxAgeDays * 86_400_000;
@@ -148,6 +147,8 @@ export function createBackupsService(deps: { pool: pg.Pool; clock: Clock; events
           input.durationSeconds ?? null,
         ],
       });
+      // The backup alerts travel with the change (the outbox), so none is lost while Redis is away.
+      await deps.outbox.add(db, SLA_ALERT, changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now)));
       // One entry per report, not per service: a namespace report is one act of one sender.
       // A repeated reportId inserted nothing and changed nothing, so it is not audited again.
       if (changed.length) {
@@ -162,9 +163,10 @@ export function createBackupsService(deps: { pool: pg.Pool; clock: Clock; events
     }
   }
 
-  /** After the commit: the backup alert of each service whose overdue state flipped. */
-  const alertFlips = (outcome: Recorded, now: Date) =>
-    'changed' in outcome ? deps.events.publish(SLA_ALERT, outcome.changed.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now))) : Promise.resolve();
+  /** After the commit: the relay runs now for the backup alerts the transaction wrote. */
+  const alertFlips = async (outcome: Recorded, _now: Date) => {
+    if ('changed' in outcome && outcome.changed.some((r) => r.backupOverdue !== r.was_overdue)) deps.outbox.nudge();
+  };
 
   async function record(input: BackupReportInput, deliveryHash: string, actor: AuditActor): Promise<BackupReportAnswer> {
     const now = clock.now();
@@ -178,15 +180,19 @@ export function createBackupsService(deps: { pool: pg.Pool; clock: Clock; events
     /** Re-evaluates backupOverdue; an episode that starts or ends raises sla:alert once (the row flips once). */
     async evaluateBackups(): Promise<number> {
       const now = clock.now();
-      const rows = await sql.query<ServiceRow>(
-        // Rows a report is changing right now are skipped (no lock waits, no deadlock); the next run takes them.
-        `WITH due AS (SELECT id FROM "Service" WHERE "backupOverdue" IS DISTINCT FROM ${backupOverdueSql('$1')} FOR UPDATE SKIP LOCKED)
-         UPDATE "Service" s SET "backupOverdue" = ${backupOverdueSql('$1')}, "updatedAt" = $1 FROM due
-         WHERE s.id = due.id AND s."backupOverdue" IS DISTINCT FROM ${backupOverdueSql('$1')}
-         RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}`,
-        [now],
-      );
-      await deps.events.publish(SLA_ALERT, rows.map((r) => backupAlert(r, now)));
+      const rows = await inTransaction(deps.pool, async (sql) => {
+        const flipped = await sql.query<ServiceRow>(
+          // Rows a report is changing right now are skipped (no lock waits, no deadlock); the next run takes them.
+          `WITH due AS (SELECT id FROM "Service" WHERE "backupOverdue" IS DISTINCT FROM ${backupOverdueSql('$1')} FOR UPDATE SKIP LOCKED)
+           UPDATE "Service" s SET "backupOverdue" = ${backupOverdueSql('$1')}, "updatedAt" = $1 FROM due
+           WHERE s.id = due.id AND s."backupOverdue" IS DISTINCT FROM ${backupOverdueSql('$1')}
+           RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}`,
+          [now],
+        );
+        await deps.outbox.add(sql, SLA_ALERT, flipped.map((r) => backupAlert(r, now)));
+        return flipped;
+      });
+      if (rows.length) deps.outbox.nudge();
       return rows.length;
     },
 
@@ -228,7 +234,7 @@ export function createBackupsService(deps: { pool: pg.Pool; clock: Clock; events
       const rows = await inTransaction(deps.pool, async (db) => {
         await db.query(`SELECT 1 FROM "Service" WHERE id = $1::uuid FOR UPDATE`, [serviceId]);
         const verified = `GREATEST("lastVerifiedBackupAt", $3::timestamptz)`;
-        return db.query<ServiceRow & { was_overdue: boolean }>({
+        const flipped = await db.query<ServiceRow & { was_overdue: boolean }>({
           name: 'opsgraph.backup.verified',
           text: `UPDATE "Service" s SET "lastVerifiedAt" = $2, "lastVerifiedBackupAt" = ${verified},
                    "backupOverdue" = ${backupOverdueSql('$2', '"lastSuccessfulBackupAt"', verified)}, "updatedAt" = $2
@@ -237,8 +243,10 @@ export function createBackupsService(deps: { pool: pg.Pool; clock: Clock; events
                  RETURNING ${SERVICE_COLUMNS.map((c) => `s.${c}`).join(', ')}, old.was AS was_overdue`,
           values: [serviceId, now, backupCompletedAt],
         });
+        await deps.outbox.add(db, SLA_ALERT, flipped.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now)));
+        return flipped;
       });
-      await deps.events.publish(SLA_ALERT, rows.filter((r) => r.backupOverdue !== r.was_overdue).map((r) => backupAlert(r, now)));
+      if (rows.some((r) => r.backupOverdue !== r.was_overdue)) deps.outbox.nudge();
     },
   };
 }

@@ -4,6 +4,7 @@ import type { OpsEvent } from '../../infra/events.js';
 import { metricMatcher } from '../../lib/metric-filter.js';
 import { OPS_EVENTS, OPS_EVENT_TYPES } from '../events/events.types.js';
 import { METRIC_SAMPLED, type SampledMetric } from '../metrics/metrics.events.js';
+import { ALERT_CHANGED } from '../alerts/alerts.events.js';
 import { HEALTH_CHANGED } from '../health/health.events.js';
 import { SLA_ALERT } from '../sla/sla.events.js';
 
@@ -48,6 +49,6 @@ export const LIVE_CHANNELS: readonly AnyLiveChannel[] = [
     filters: eventFilters,
     matches: (filters, datum) => filters.types.includes(datum.type),
   }),
-  defineChannel({ name: 'alerts', push: 'alert', events: [SLA_ALERT], data: (event) => [event.payload] }),
+  defineChannel({ name: 'alerts', push: 'alert', events: [SLA_ALERT, ALERT_CHANGED], data: (event) => [event.payload] }),
   defineChannel({ name: 'health', push: 'health', events: [HEALTH_CHANGED], data: (event) => [event.payload] }),
 ];

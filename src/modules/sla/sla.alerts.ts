@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { sqlOf } from '../../infra/sql.js';
+import { inTransaction } from '../../infra/sql.js';
+import type { Outbox } from '../../infra/outbox.js';
 import type { Clock } from '../../infra/clock.js';
-import type { EventBus } from '../../infra/events.js';
 import type { Logger } from '../../infra/logger.js';
 import type { LicenseGuard } from '../licenses/licenses.service.js';
 import type { SlaEngine } from './sla.engine.js';
@@ -11,10 +11,11 @@ import { SLA_ALERT, type SlaAlertEvent } from './sla.events.js';
  * Evaluates the current month's error budget of every service in a group and of every group;
  * a subject that enters AT_RISK or BREACHED raises sla:alert once. The last status is kept per
  * subject and month, and only the statement that changes it reports the change, so several
- * workers evaluating at once still alert once.
+ * workers evaluating at once still alert once. The alerts go to the outbox in the transaction
+ * that moves the state, so one raised while Redis is away is delivered when it is back (the
+ * alerts module turns them into alerts and notifications).
  */
-export function createSlaAlerts(deps: { engine: SlaEngine; pool: pg.Pool; clock: Clock; events: EventBus; logger: Logger; licenses: Pick<LicenseGuard, 'has'> }) {
-  const sql = sqlOf(deps.pool);
+export function createSlaAlerts(deps: { engine: SlaEngine; pool: pg.Pool; clock: Clock; outbox: Pick<Outbox, 'add' | 'nudge'>; logger: Logger; licenses: Pick<LicenseGuard, 'has'> }) {
   return {
     async evaluate(): Promise<number> {
       // Error-budget alerts are the sla plugin's; without it nothing is evaluated or remembered, so a
@@ -24,30 +25,34 @@ export function createSlaAlerts(deps: { engine: SlaEngine; pool: pg.Pool; clock:
       const period = now.toISOString().slice(0, 7);
       const subjects = await deps.engine.monthStatuses();
       if (!subjects.length) return 0;
-      const rows = await sql.query<{ scope: 'SERVICE' | 'GROUP'; subjectId: string; status: string }>(
-        `INSERT INTO "SlaAlertState" (scope, "subjectId", period, status, "updatedAt")
-         SELECT scope, id, $4, status, $5 FROM unnest($1::text[], $2::uuid[], $3::text[]) AS i(scope, id, status)
-         ON CONFLICT (scope, "subjectId", period) DO UPDATE SET status = EXCLUDED.status, "updatedAt" = EXCLUDED."updatedAt"
-         WHERE "SlaAlertState".status <> EXCLUDED.status
-         RETURNING scope, "subjectId", status`,
-        [subjects.map((s) => s.scope), subjects.map((s) => s.id), subjects.map((s) => s.status), period, now],
-      );
       const byKey = new Map(subjects.map((s) => [`${s.scope}:${s.id}`, s]));
-      const alerts: SlaAlertEvent[] = rows
-        .filter((r) => r.status === 'AT_RISK' || r.status === 'BREACHED')
-        .map((r) => {
-          const s = byKey.get(`${r.scope}:${r.subjectId}`)!;
-          return {
-            scope: s.scope,
-            serviceId: s.serviceId,
-            slaGroupId: s.slaGroupId,
-            status: s.status,
-            message: `${s.scope === 'GROUP' ? 'SLA group' : 'service'} ${s.name} is ${s.status}: ${s.consumedMinutes.toFixed(1)} of ${s.allowedMinutes.toFixed(1)} minutes of downtime allowed in ${period} used`,
-            at: now,
-          };
-        });
-      await deps.events.publish(SLA_ALERT, alerts);
-      return alerts.length;
+      const raised = await inTransaction(deps.pool, async (sql) => {
+        const rows = await sql.query<{ scope: 'SERVICE' | 'GROUP'; subjectId: string; status: string }>(
+          `INSERT INTO "SlaAlertState" (scope, "subjectId", period, status, "updatedAt")
+           SELECT scope, id, $4, status, $5 FROM unnest($1::text[], $2::uuid[], $3::text[]) AS i(scope, id, status)
+           ON CONFLICT (scope, "subjectId", period) DO UPDATE SET status = EXCLUDED.status, "updatedAt" = EXCLUDED."updatedAt"
+           WHERE "SlaAlertState".status <> EXCLUDED.status
+           RETURNING scope, "subjectId", status`,
+          [subjects.map((s) => s.scope), subjects.map((s) => s.id), subjects.map((s) => s.status), period, now],
+        );
+        const alerts: SlaAlertEvent[] = rows
+          .filter((r) => r.status === 'AT_RISK' || r.status === 'BREACHED')
+          .map((r) => {
+            const s = byKey.get(`${r.scope}:${r.subjectId}`)!;
+            return {
+              scope: s.scope,
+              serviceId: s.serviceId,
+              slaGroupId: s.slaGroupId,
+              status: s.status,
+              message: `${s.scope === 'GROUP' ? 'SLA group' : 'service'} ${s.name} is ${s.status}: ${s.consumedMinutes.toFixed(1)} of ${s.allowedMinutes.toFixed(1)} minutes of downtime allowed in ${period} used`,
+              at: now,
+            };
+          });
+        await deps.outbox.add(sql, SLA_ALERT, alerts);
+        return alerts.length;
+      });
+      if (raised) deps.outbox.nudge();
+      return raised;
     },
   };
 }

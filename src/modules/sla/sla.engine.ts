@@ -228,6 +228,29 @@ export function createSlaEngine(deps: { db: Database; pool: pg.Pool; clock: Cloc
       ];
     },
 
+    /**
+     * Up and down time of every service in a group and of every group over each trailing window
+     * of `windowsMs` ending now (the burn-rate alerts' windows): the windows are nested, so they are
+     * cut into disjoint pieces, each measured once, in one pass of `measure`.
+     */
+    async trailingWindows(windowsMs: readonly number[]): Promise<{ scope: 'SERVICE' | 'GROUP'; id: string; name: string; nodeId: string | null; slaGroupId: string | null; target: number; windows: Map<number, Totals> }[]> {
+      const now = deps.clock.now().getTime();
+      const windowRanges = windowsMs.map((w) => ({ from: now - w, to: now }));
+      const { pieces, parts } = partition(windowRanges);
+      const [services, groups] = await Promise.all([
+        loadServices({ grouped: true }),
+        deps.db.slaGroup.findMany({ select: { id: true, name: true, tier: true, targetUptime: true, services: { select: { id: true, name: true, nodeId: true, lastSeenAt: true } } } }),
+      ]);
+      if (!services.length && !groups.length) return [];
+      const totals = await measure([...services, ...(await groupSubjects(groups))], pieces);
+      const sum = (id: string) => new Map(windowsMs.map((w, k) => [w, parts[k]!.reduce((t, i) => addTotals(t, totals.get(id)![i]!), zeroTotals())]));
+      const named = new Map(groups.flatMap((g) => g.services.map((s) => [s.id, s] as const)));
+      return [
+        ...services.map((s) => ({ scope: 'SERVICE' as const, id: s.id, name: named.get(s.id) ? `${named.get(s.id)!.name} on ${named.get(s.id)!.nodeId}` : s.id, nodeId: named.get(s.id)?.nodeId ?? null, slaGroupId: s.groupId, target: s.target, windows: sum(s.id) })),
+        ...groups.map((g) => ({ scope: 'GROUP' as const, id: g.id, name: g.name, nodeId: null, slaGroupId: g.id, target: targetOf(g), windows: sum(g.id) })),
+      ];
+    },
+
     async dashboardStats(): Promise<{ totalServices: number; servicesWithSla: number; metCount: number; atRiskCount: number; breachedCount: number; averageUptime: number | null }> {
       const [totalServices, services] = await Promise.all([deps.db.service.count(), loadServices({ grouped: true })]);
       const numbers = await monthAndLast30(services);

@@ -423,6 +423,33 @@ export function createFleetService(deps: {
     },
 
     /**
+     * What has gone silent, for the alerts: every node with whether it is ONLINE (a heartbeat or a
+     * report within the stale limit), and every service that reported once and is UNKNOWN now.
+     * One statement, whatever the size of the fleet.
+     */
+    async silence(): Promise<{ nodes: { id: string; status: 'ONLINE' | 'OFFLINE'; lastSignAt: Date | null; services: number }[]; staleServices: { id: string; name: string; nodeId: string; lastSeenAt: Date }[] }> {
+      const now = clock.now().getTime();
+      const rows = await sql.query<{ id: string; lastHeartbeatAt: Date | null; lastReportAt: Date | null; stale: { id: string; name: string; lastSeenAt: string }[]; services: number }>(
+        `SELECT n.id, n."lastHeartbeatAt", n."lastReportAt", count(s.id)::int AS services,
+                COALESCE(json_agg(json_build_object('id', s.id, 'name', s.name, 'lastSeenAt', s."lastSeenAt"))
+                  FILTER (WHERE s.status = 'UNKNOWN' AND s."lastSeenAt" IS NOT NULL), '[]') AS stale
+         FROM "Node" n LEFT JOIN "Service" s ON s."nodeId" = n.id GROUP BY n.id ORDER BY n.id`,
+      );
+      return {
+        nodes: rows.map((r) => {
+          const last = Math.max(r.lastHeartbeatAt?.getTime() ?? -Infinity, r.lastReportAt?.getTime() ?? -Infinity);
+          return {
+            id: r.id,
+            status: nodeStatus(r.lastHeartbeatAt?.getTime() ?? null, r.lastReportAt?.getTime() ?? null, now, deps.staleMs),
+            lastSignAt: Number.isFinite(last) ? new Date(last) : null,
+            services: r.services,
+          };
+        }),
+        staleServices: rows.flatMap((r) => r.stale.map((s) => ({ id: s.id, name: s.name, nodeId: r.id, lastSeenAt: new Date(s.lastSeenAt) }))),
+      };
+    },
+
+    /**
      * Drops kept reports that no accepted report can be merged with any more: older than the
      * replay window plus the stale limit (a late report's context), plus an hour of margin.
      */

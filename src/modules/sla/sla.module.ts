@@ -22,7 +22,7 @@ export const slaModule = defineModule<{ fleet: FleetService; engine: SlaEngine; 
     // After the replay window, staleness and a sweep, a day's history is final.
     const frozenMs = config.REPORT_REPLAY_HOURS * 3_600_000 + staleMs + config.FLEET_SWEEP_SECONDS * 1_000 + 60_000;
     const engine = createSlaEngine({ db, pool, clock, staleMs, frozenMs });
-    const alerts = createSlaAlerts({ engine, pool, clock, events, logger, licenses });
+    const alerts = createSlaAlerts({ engine, pool, clock, outbox, logger, licenses });
     const rollups = createRollups({ pool, clock, logger, staleMs });
     return {
       services: { fleet, engine, rollups, licenses },
