@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { agent, newAgentKey } from '../support/agent.js';
-import { createTestEnv, type TestApp, type TestEnv } from '../support/harness.js';
+import { bearer, createTestEnv, tokenFor, type TestApp, type TestEnv } from '../support/harness.js';
 
 let env: TestEnv;
 let api: TestApp;
@@ -82,6 +82,14 @@ describe('GET /metrics', () => {
     const healed = await scrape(api);
     expect(Object.fromEntries(lines(healed.text, 'opsgraph_services').map((l) => [l.labels.status, l.value]))).toMatchObject({ OPERATIONAL: 3, MAJOR_OUTAGE: 0 });
     expect(lines(healed.text, 'opsgraph_incidents_open')[0]?.value).toBe(0);
+
+    // A manual alert fires at once: counted by severity and source at the next scrape.
+    const operator = bearer(await tokenFor(api, 'OPERATOR'));
+    const raised = await fetch(`${api.url}/api/v1/alerts`, { method: 'POST', headers: { ...operator, 'content-type': 'application/json' }, body: JSON.stringify({ severity: 'high', title: 'disk almost full', message: 'raised by hand' }) });
+    expect(raised.status).toBe(201);
+    const alerting = await scrape(api);
+    expect(parsePrometheusTextFormat(alerting.text).find((f) => f.name === 'opsgraph_alerts_firing')?.type).toBe('GAUGE');
+    expect(lines(alerting.text, 'opsgraph_alerts_firing').filter((l) => l.labels.source === 'MANUAL')).toEqual([{ labels: { severity: 'high', source: 'MANUAL' }, value: 1 }]);
   });
 
   it('requires Authorization: Bearer <METRICS_TOKEN> when one is set', async () => {

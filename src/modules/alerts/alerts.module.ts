@@ -63,6 +63,14 @@ export const alertsModule = defineModule<{ alerts: AlertsService; evaluator: Ale
       services: { alerts, evaluator },
       routes: alertsRoutes({ alerts, clock }),
       jobs: Object.values(defs),
+      promMetrics: [
+        {
+          name: 'opsgraph_alerts_firing',
+          help: 'Alerts firing now, by severity and source (suppressed ones included).',
+          labelNames: ['severity', 'source'],
+          collect: async () => (await alerts.firingCounts()).map((c) => ({ labels: { severity: c.severity, source: c.source }, value: c.count })),
+        },
+      ],
     };
   },
 });

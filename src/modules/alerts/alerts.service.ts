@@ -454,6 +454,14 @@ export function createAlertsService(deps: { pool: pg.Pool; clock: Clock; outbox:
       });
     },
 
+    /** Alerts firing now by severity and source, for `GET /metrics`. */
+    async firingCounts(): Promise<{ severity: string; source: string; count: number }[]> {
+      return sql.query<{ severity: string; source: string; count: number }>({
+        name: 'opsgraph.alerts.firing-counts',
+        text: `SELECT severity, source::text AS source, count(*)::int AS count FROM "Alert" WHERE state = 'FIRING' GROUP BY severity, source`,
+      });
+    },
+
     async notifications(alertId: string, page: PageRequest | null | undefined): Promise<Page<NotificationEntry>> {
       await alertRow(sql, alertId);
       const p = resolvePage(page, ['at'] as const, 'at', 'asc');
