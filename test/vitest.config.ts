@@ -16,6 +16,10 @@ export default defineConfig({
     // Vitest leaves a core free by default, which on a 2-core machine runs the files one by one; they
     // mostly wait on PostgreSQL, Redis and HTTP, so two at a time is faster (each has its own database).
     maxWorkers: 2,
+    // Each file still gets its own database, Redis prefix and apps (see support/harness.ts); what the
+    // files share is only the loaded modules, so the app's code is imported once per worker instead
+    // of once per file (an import costs seconds of CPU here).
+    isolate: false,
     testTimeout: 20_000,
     hookTimeout: 30_000,
     reporters: ['default'],

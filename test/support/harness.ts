@@ -144,11 +144,14 @@ export async function login(url: string, email: string, password: string): Promi
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-const roleTokens = new Map<string, Promise<string>>();
+// Keyed by the app itself, not its URL: files share this module (isolate: false) and a port may come back.
+const roleTokens = new WeakMap<TestApp, Map<string, Promise<string>>>();
 /** An access token of a user with `role`, created once per app through the admin API. */
 export function tokenFor(api: TestApp, role: 'VIEWER' | 'OPERATOR' | 'ADMIN'): Promise<string> {
-  const key = `${api.url}:${role}`;
-  let token = roleTokens.get(key);
+  const tokens = roleTokens.get(api) ?? new Map<string, Promise<string>>();
+  roleTokens.set(api, tokens);
+  const key = role;
+  let token = tokens.get(key);
   if (!token) {
     token = (async () => {
       const admin = await login(api.url, ADMIN.email, ADMIN.password);
@@ -158,7 +161,7 @@ export function tokenFor(api: TestApp, role: 'VIEWER' | 'OPERATOR' | 'ADMIN'): P
       if (created.errors) throw new Error(JSON.stringify(created.errors));
       return (await login(api.url, email, 'a-long-enough-password')).token;
     })();
-    roleTokens.set(key, token);
+    tokens.set(key, token);
   }
   return token;
 }
