@@ -133,7 +133,7 @@ describe('opsgraph start', () => {
     const stopped = lines.at(-1)!;
     expect(stopped).toMatchObject({ msg: 'stopped', inFlightRequests: 1, webSockets: 0, requestsCut: false });
     expect(stopped.ms).toBeGreaterThan(0);
-  });
+  }, 60_000);
 
   it('says in one line that the port is taken, and exits non-zero', async () => {
     const taken = net.createServer();
