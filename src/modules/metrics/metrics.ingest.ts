@@ -4,6 +4,8 @@ import type { EventBus } from '../../infra/events.js';
 import { inTransaction, type Sql } from '../../infra/sql.js';
 import { AppError } from '../../lib/errors.js';
 import { canonicalLabels, labelsHash, type Labels } from '../../lib/metric-labels.js';
+import { partialsOf } from '../../lib/metric-partials.js';
+import { TIER_MS } from '../../lib/metric-time.js';
 import { BUILT_IN_BY_NAME, CUSTOM } from './metrics.catalog.js';
 import { METRIC_SAMPLED } from './metrics.events.js';
 import type { Partitions } from './metrics.partitions.js';
@@ -25,8 +27,8 @@ const NO_PARTITION = '23514';
 
 /**
  * Writes batches of samples: a fixed number of statements whatever the batch size (definitions and
- * series only when new, then one `unnest` insert of the samples and one row naming the batch for
- * the rollup job), in one transaction, so a refused batch leaves nothing behind.
+ * series only when new, then one `unnest` insert of the samples and one of the batch's partial 1m
+ * buckets for the rollup job), in one transaction, so a refused batch leaves nothing behind.
  */
 export function createIngest(deps: { pool: pg.Pool; config: Config; events: EventBus; partitions: Partitions }) {
   // Definitions and series are never deleted, so what a committed batch created may be remembered.
@@ -142,17 +144,33 @@ export function createIngest(deps: { pool: pg.Pool; config: Config; events: Even
       }
       const { ids, created } = await resolveSeries(db, samples, defs, collector);
       const times = samples.map((s) => s.timestamp.getTime());
+      const values = samples.map((s) => s.value);
       const [{ id: batchId }] = (await db.query<{ id: string }>("SELECT nextval('metric_batch_seq') AS id")) as [{ id: string }];
       await db.execute(
         {
           name: 'opsgraph.metrics.samples',
           text: `INSERT INTO metric_samples (series_id, ts, value, batch_id) SELECT s, t, v, $4 FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[]) AS u(s, t, v)`,
         },
-        [ids, samples.map((s) => s.timestamp.toISOString()), samples.map((s) => s.value), batchId],
+        [ids, samples.map((s) => s.timestamp.toISOString()), values, batchId],
       );
+      // The batch's share of the 1m tier, sketched here where the samples already are: the rollup
+      // job merges these few rows (one per series and minute) and never reads raw samples back.
+      const partials = partialsOf(ids, times, values, TIER_MS['1m']);
       await db.execute(
-        { name: 'opsgraph.metrics.pending', text: 'INSERT INTO metric_pending_batches (id, min_ts, max_ts, samples) VALUES ($1, $2, $3, $4)' },
-        [batchId, new Date(Math.min(...times)).toISOString(), new Date(Math.max(...times)).toISOString(), samples.length],
+        {
+          name: 'opsgraph.metrics.partials',
+          text: `INSERT INTO metric_pending_partials (series_id, bucket, count, sum, min, max, sketch)
+                 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[], $7::bytea[])`,
+        },
+        [
+          partials.map((p) => p.series),
+          partials.map((p) => new Date(p.bucket).toISOString()),
+          partials.map((p) => p.sketch.count),
+          partials.map((p) => p.sketch.sum),
+          partials.map((p) => p.sketch.min),
+          partials.map((p) => p.sketch.max),
+          partials.map((p) => Buffer.from(p.sketch.toBytes())),
+        ],
       );
       return { fresh, created, batchId };
     }).then(({ fresh, created, batchId }) => {
