@@ -78,7 +78,7 @@ async function startMetricsServer(dbUrl: string, prefix: string, rawDays: number
 
 async function pendingDrained(pool: pg.Pool, timeoutMs: number): Promise<void> {
   const until = performance.now() + timeoutMs;
-  while ((await pool.query('SELECT count(*)::int AS n FROM metric_pending_batches')).rows[0].n > 0) {
+  while ((await pool.query('SELECT count(*)::int AS n FROM metric_pending_partials')).rows[0].n > 0) {
     if (performance.now() > until) throw new Error('rollups did not catch up in time');
     await new Promise((r) => setTimeout(r, 50));
   }

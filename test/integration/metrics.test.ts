@@ -51,7 +51,7 @@ const CUSTOM_ROWS = [
   `"MetricSeries" s JOIN "MetricDefinition" d ON d.id = s."metricId" AND d.collector = 'custom'`,
   `"MetricDefinition" WHERE collector = 'custom'`,
 ];
-const rolledUp = () => waitFor(async () => (await count('metric_pending_batches')) === 0, 15_000);
+const rolledUp = () => waitFor(async () => (await count('metric_pending_partials')) === 0, 15_000);
 
 /** What a tier's buckets must hold, computed here from the raw samples. */
 function expected(step: number, values: { t: number; v: number }[], aggregation: string) {

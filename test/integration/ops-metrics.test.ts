@@ -46,7 +46,7 @@ async function moveTo(ms: number): Promise<void> {
   viewer = bearer((await login(api.url, 'viewer@opsgraph.test', 'a-long-enough-password')).token);
   operator = bearer((await login(api.url, 'operator@opsgraph.test', 'a-long-enough-password')).token);
 }
-const rolledUp = () => waitFor(async () => Number((await db.query('SELECT count(*) AS n FROM metric_pending_batches')).rows[0].n) === 0, 15_000);
+const rolledUp = () => waitFor(async () => Number((await db.query('SELECT count(*) AS n FROM metric_pending_partials')).rows[0].n) === 0, 15_000);
 
 beforeAll(async () => {
   env = await createTestEnv();

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Accumulator } from '../../src/lib/metric-aggregate.js';
+import { coarsen, partialsOf } from '../../src/lib/metric-partials.js';
 import { canonicalLabels, labelsHash, parseLabelFilter, prometheusName } from '../../src/lib/metric-labels.js';
 import { autoGranularity, expiredPartitions, partitionFor, partitionsBetween, relativeInstant } from '../../src/lib/metric-time.js';
 import { exactQuantile, QuantileSketch, relativeError } from '../../src/lib/quantile-sketch.js';
@@ -158,5 +159,42 @@ describe('metric labels', () => {
     expect(parseLabelFilter('env')).toBeNull();
     expect(prometheusName('system.cpu.usage')).toBe('system_cpu_usage');
     expect(prometheusName('9lives-x')).toBe('_9lives_x');
+  });
+});
+
+describe('partial buckets', () => {
+  it('split into batches, sketched per series and minute, then merged into minutes and hours, equal the samples sketched whole', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ series: fc.integer({ min: 1, max: 3 }), ms: fc.integer({ min: 0, max: 3 * 3_600_000 }), value: fc.double({ min: -1e6, max: 1e6, noNaN: true }) }), { minLength: 1, maxLength: 300 }),
+        fc.integer({ min: 1, max: 5 }),
+        (samples, batches) => {
+          const parts = [];
+          for (let b = 0; b < batches; b++) {
+            const mine = samples.filter((_, i) => i % batches === b);
+            parts.push(...partialsOf(mine.map((s) => s.series), mine.map((s) => s.ms), mine.map((s) => s.value), 60_000));
+          }
+          for (const step of [60_000, 3_600_000]) {
+            const got = new Map(coarsen(parts, step).map((p) => [`${p.series}@${p.bucket}`, p.sketch]));
+            const whole = new Map<string, number[]>();
+            for (const s of samples) {
+              const key = `${s.series}@${Math.floor(s.ms / step) * step}`;
+              (whole.get(key) ?? whole.set(key, []).get(key)!).push(s.value);
+            }
+            expect([...got.keys()].sort()).toEqual([...whole.keys()].sort());
+            for (const [key, values] of whole) {
+              const sketch = got.get(key)!;
+              const exact = QuantileSketch.of(values);
+              expect(sketch.count).toBe(values.length);
+              expect(sketch.min).toBe(Math.min(...values));
+              expect(sketch.max).toBe(Math.max(...values));
+              expect(sketch.sum).toBeCloseTo(exact.sum, 3);
+              for (const q of [0, 0.5, 0.95, 0.99, 1]) expect(sketch.quantile(q)).toBe(exact.quantile(q));
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

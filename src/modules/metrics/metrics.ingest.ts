@@ -1,9 +1,11 @@
 import type pg from 'pg';
 import type { Config } from '../../config.js';
 import type { EventBus } from '../../infra/events.js';
-import { inTransaction, type Sql } from '../../infra/sql.js';
+import { inTransaction, sqlOf, type Sql } from '../../infra/sql.js';
 import { AppError } from '../../lib/errors.js';
 import { canonicalLabels, labelsHash, type Labels } from '../../lib/metric-labels.js';
+import { partialsOf } from '../../lib/metric-partials.js';
+import { TIER_MS } from '../../lib/metric-time.js';
 import { BUILT_IN_BY_NAME, CUSTOM } from './metrics.catalog.js';
 import { METRIC_SAMPLED } from './metrics.events.js';
 import type { Partitions } from './metrics.partitions.js';
@@ -25,8 +27,9 @@ const NO_PARTITION = '23514';
 
 /**
  * Writes batches of samples: a fixed number of statements whatever the batch size (definitions and
- * series only when new, then one `unnest` insert of the samples and one row naming the batch for
- * the rollup job), in one transaction, so a refused batch leaves nothing behind.
+ * series only when new, then one `unnest` insert of the samples and one of the batch's partial 1m
+ * buckets for the rollup job), in one transaction, so a refused batch leaves nothing behind (once
+ * every series of a batch is known, that one statement alone).
  */
 export function createIngest(deps: { pool: pg.Pool; config: Config; events: EventBus; partitions: Partitions }) {
   // Definitions and series are never deleted, so what a committed batch created may be remembered.
@@ -130,7 +133,63 @@ export function createIngest(deps: { pool: pg.Pool; config: Config; events: Even
     }
   }
 
+  /** The samples, the batch id and the batch's partial 1m buckets, in one statement; the batch id. */
+  async function insertBatch(db: Sql, samples: readonly SampleInput[], ids: readonly number[]): Promise<string> {
+    const times = samples.map((s) => s.timestamp.getTime());
+    const values = samples.map((s) => s.value);
+    // The batch's share of the 1m tier, sketched here where the samples already are: the rollup
+    // job merges these few rows (one per series and minute) and never reads raw samples back.
+    const partials = partialsOf(ids, times, values, TIER_MS['1m']);
+    // One statement (one round trip) for the batch id, the samples and the partials. Instants
+    // travel as epoch milliseconds: numbers are cheaper than ISO text to format and to parse, and
+    // to_timestamp's microseconds hold every millisecond exactly.
+    const [{ id: batchId }] = (await db.query<{ id: string }>(
+      {
+        name: 'opsgraph.metrics.samples',
+        text: `WITH batch AS (SELECT nextval('metric_batch_seq') AS id),
+               samples AS (
+                 INSERT INTO metric_samples (series_id, ts, value, batch_id)
+                 SELECT u.s, to_timestamp(u.t / 1000), u.v, batch.id FROM batch, unnest($1::bigint[], $2::float8[], $3::float8[]) AS u(s, t, v)),
+               partials AS (
+                 INSERT INTO metric_pending_partials (series_id, bucket, count, sum, min, max, sketch)
+                 SELECT p.s, to_timestamp(p.b / 1000), p.n, p.sum, p.min, p.max, p.sketch
+                   FROM unnest($4::bigint[], $5::float8[], $6::bigint[], $7::float8[], $8::float8[], $9::float8[], $10::bytea[]) AS p(s, b, n, sum, min, max, sketch))
+               SELECT id FROM batch`,
+      },
+      [
+        ids,
+        times,
+        values,
+        partials.map((p) => p.series),
+        partials.map((p) => p.bucket),
+        partials.map((p) => p.sketch.count),
+        partials.map((p) => p.sketch.sum),
+        partials.map((p) => p.sketch.min),
+        partials.map((p) => p.sketch.max),
+        partials.map((p) => Buffer.from(p.sketch.toBytes())),
+      ],
+    )) as [{ id: string }];
+    return batchId;
+  }
+
+  /** The series id of every sample when all are known to this process (and may be written by `collector`), else null. */
+  function knownSeries(samples: readonly SampleInput[], collector: string): number[] | null {
+    const ids: number[] = [];
+    for (const s of samples) {
+      const def = definitions.get(s.name);
+      if (!def || (collector === CUSTOM && def.collector !== CUSTOM)) return null;
+      const id = series.get(seriesKey(def.id, hashOf(s.labels)));
+      if (id === undefined) return null;
+      ids.push(id);
+    }
+    return ids;
+  }
+
   async function write(samples: readonly SampleInput[], collector: string): Promise<Stored> {
+    // The steady state, every series known: the one statement is atomic on its own, so it runs
+    // without the two round trips of BEGIN and COMMIT.
+    const known = knownSeries(samples, collector);
+    if (known) return { accepted: samples.length, batchId: await insertBatch(sqlOf(deps.pool), samples, known) };
     return inTransaction(deps.pool, async (db) => {
       const fresh = await resolveDefinitions(db, samples, collector);
       const defs = (name: string) => (definitions.get(name) ?? fresh.get(name))!;
@@ -141,19 +200,7 @@ export function createIngest(deps: { pool: pg.Pool; config: Config; events: Even
         });
       }
       const { ids, created } = await resolveSeries(db, samples, defs, collector);
-      const times = samples.map((s) => s.timestamp.getTime());
-      const [{ id: batchId }] = (await db.query<{ id: string }>("SELECT nextval('metric_batch_seq') AS id")) as [{ id: string }];
-      await db.execute(
-        {
-          name: 'opsgraph.metrics.samples',
-          text: `INSERT INTO metric_samples (series_id, ts, value, batch_id) SELECT s, t, v, $4 FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[]) AS u(s, t, v)`,
-        },
-        [ids, samples.map((s) => s.timestamp.toISOString()), samples.map((s) => s.value), batchId],
-      );
-      await db.execute(
-        { name: 'opsgraph.metrics.pending', text: 'INSERT INTO metric_pending_batches (id, min_ts, max_ts, samples) VALUES ($1, $2, $3, $4)' },
-        [batchId, new Date(Math.min(...times)).toISOString(), new Date(Math.max(...times)).toISOString(), samples.length],
-      );
+      const batchId = await insertBatch(db, samples, ids);
       return { fresh, created, batchId };
     }).then(({ fresh, created, batchId }) => {
       for (const [name, d] of fresh) definitions.set(name, d);

@@ -1,16 +1,20 @@
 import type pg from 'pg';
 import type { Logger } from '../../infra/logger.js';
 import { inTransaction, sqlOf, type Sql } from '../../infra/sql.js';
-import { bucketStart, TIER_MS, TIERS, type Tier } from '../../lib/metric-time.js';
+import { coarsen, type BucketPartial } from '../../lib/metric-partials.js';
+import { TIER_MS, TIERS, type Tier } from '../../lib/metric-time.js';
 import { QuantileSketch } from '../../lib/quantile-sketch.js';
 import { STORE_TABLES, type Partitions } from './metrics.partitions.js';
 
-/** Samples one pass folds in at most (whole batches; a batch is at most 10,000). */
-const PASS_SAMPLES = 200_000;
+/** BucketPartial buckets one pass folds in at most (an ingest batch of 10,000 samples writes at most 10,000, usually far fewer). */
+const PASS_PARTIALS = 50_000;
 
 export interface RollupPass {
-  batches: number;
+  /** BucketPartial buckets taken from `metric_pending_partials`. */
+  partials: number;
+  /** Samples those partials hold. */
   samples: number;
+  /** Tier rows written, all tiers together. */
   buckets: number;
 }
 
@@ -24,89 +28,78 @@ interface TierRow {
   sketch: Buffer;
 }
 
+const NOTHING: RollupPass = { partials: 0, samples: 0, buckets: 0 };
+
 /**
- * Keeps the 1m, 5m and 1h tiers from what arrived since the last pass: the batches ingest listed
- * in `metric_pending_batches` (committed ones only, so nothing is missed whatever order writers
- * commit in). A pass reads those batches' samples, sketches them per series and bucket, merges the
- * sketches into the buckets already stored (a late sample re-opens its closed bucket), writes the
- * buckets back and deletes the batches, in one transaction: a pass that fails leaves them for the
- * next. One pass at a time across every worker (a transaction-scoped advisory lock).
+ * Keeps the 1m, 5m and 1h tiers from what arrived since the last pass. Each ingest transaction
+ * writes its batch's samples already sketched per series and minute into `metric_pending_partials`
+ * (committed rows only are visible, so nothing is missed whatever order writers commit in). A pass
+ * takes (deletes) the oldest partials, merges those of the same minute, merges the minutes into
+ * their 5m and 1h buckets, merges each tier's result into the buckets already stored (a late sample
+ * re-opens its closed bucket) and writes them back, in one transaction: a pass that fails leaves
+ * the partials for the next. One pass at a time across every worker (a transaction-scoped advisory
+ * lock), so two passes never merge the same partial twice.
  */
 export function createRollups(deps: { pool: pg.Pool; partitions: Partitions; logger: Logger }) {
-  async function foldTier(db: Sql, tier: Tier, partials: Map<string, QuantileSketch>): Promise<number> {
-    if (partials.size === 0) return 0;
+  async function foldTier(db: Sql, tier: Tier, partials: BucketPartial[]): Promise<number> {
+    if (partials.length === 0) return 0;
     const table = STORE_TABLES[tier].table;
-    const keys = [...partials.keys()].sort();
-    const seriesIds = keys.map((k) => k.slice(0, k.indexOf('@')));
-    const buckets = keys.map((k) => new Date(Number(k.slice(k.indexOf('@') + 1))).toISOString());
+    // Locked in key order, so that a pass and anything else locking tier rows cannot deadlock.
+    partials.sort((a, b) => (a.series === b.series ? a.bucket - b.bucket : Number(a.series) - Number(b.series)));
+    const seriesIds = partials.map((p) => p.series);
+    const buckets = partials.map((p) => new Date(p.bucket).toISOString());
+    const byKey = new Map(partials.map((p) => [`${p.series}@${p.bucket}`, p.sketch]));
     const stored = await db.query<TierRow>(
       `SELECT t.series_id, t.bucket, t.count, t.sum, t.min, t.max, t.sketch FROM ${table} t
          JOIN unnest($1::bigint[], $2::timestamptz[]) AS k(s, b) ON t.series_id = k.s AND t.bucket = k.b
         FOR UPDATE OF t`,
       [seriesIds, buckets],
     );
-    for (const row of stored) partials.get(`${row.series_id}@${row.bucket.getTime()}`)!.mergeBytes(row.sketch, { count: Number(row.count), sum: row.sum, min: row.min, max: row.max });
-    const merged = keys.map((k) => partials.get(k)!);
+    for (const row of stored) byKey.get(`${row.series_id}@${row.bucket.getTime()}`)!.mergeBytes(row.sketch, { count: Number(row.count), sum: row.sum, min: row.min, max: row.max });
+    const merged = partials.map((p) => p.sketch);
     await db.execute(
       `INSERT INTO ${table} (series_id, bucket, count, sum, min, max, sketch)
        SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[], $7::bytea[])
        ON CONFLICT (series_id, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, sketch = excluded.sketch`,
       [seriesIds, buckets, merged.map((s) => s.count), merged.map((s) => s.sum), merged.map((s) => s.min), merged.map((s) => s.max), merged.map((s) => Buffer.from(s.toBytes()))],
     );
-    return keys.length;
+    return partials.length;
   }
 
   async function pass(): Promise<RollupPass> {
-    // The partitions the pending batches' buckets fall in, made before the pass's transaction.
-    const [span] = await sqlOf(deps.pool).query<{ min: Date | null; max: Date | null }>('SELECT min(min_ts) AS min, max(max_ts) AS max FROM metric_pending_batches');
-    if (!span?.min || !span.max) return { batches: 0, samples: 0, buckets: 0 };
+    // The partitions the pending buckets fall in, made before the pass's transaction; the pass
+    // takes only partials inside this span, so one arriving meanwhile never lacks its partition.
+    const [span] = await sqlOf(deps.pool).query<{ min: Date | null; max: Date | null }>('SELECT min(bucket) AS min, max(bucket) AS max FROM metric_pending_partials');
+    if (!span?.min || !span.max) return NOTHING;
     for (const tier of TIERS) await deps.partitions.ensure(tier, span.min.getTime(), span.max.getTime());
 
     return inTransaction(deps.pool, async (db) => {
       const [lock] = await db.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', ['metrics-rollup']);
-      if (!lock?.locked) return { batches: 0, samples: 0, buckets: 0 };
-      const batches = await db.query<{ id: string; min_ts: Date; max_ts: Date; samples: number }>(
-        `SELECT id, min_ts, max_ts, samples FROM (
-           SELECT *, sum(samples) OVER (ORDER BY id) AS running FROM metric_pending_batches) b
-          WHERE running - samples < $1 ORDER BY id`,
-        [PASS_SAMPLES],
+      if (!lock?.locked) return NOTHING;
+      const taken = await db.query<TierRow>(
+        `DELETE FROM metric_pending_partials WHERE id IN (
+           SELECT id FROM metric_pending_partials WHERE bucket >= $1 AND bucket <= $2 ORDER BY id LIMIT $3)
+         RETURNING series_id, bucket, count, sum, min, max, sketch`,
+        [span.min, span.max, PASS_PARTIALS],
       );
-      if (batches.length === 0) return { batches: 0, samples: 0, buckets: 0 };
-      const ids = batches.map((b) => b.id);
-      const from = new Date(Math.min(...batches.map((b) => b.min_ts.getTime()))).toISOString();
-      const to = new Date(Math.max(...batches.map((b) => b.max_ts.getTime()))).toISOString();
-      const rows = await db.query<{ series_id: string; ms: number; value: number }>(
-        `SELECT series_id, (extract(epoch FROM ts) * 1000)::float8 AS ms, value FROM metric_samples
-          WHERE batch_id = ANY($1::bigint[]) AND ts >= $2 AND ts <= $3`,
-        [ids, from, to],
-      );
-      // Samples are sketched once, into the finest tier; each coarser tier merges the finer one's
-      // partials (bins, not samples). All are built before any is merged with what is stored.
-      const perTier: Map<string, QuantileSketch>[] = [];
-      let finer: { series: string; ms: number; sketch: QuantileSketch }[] = [];
+      if (taken.length === 0) return NOTHING;
+      let samples = 0;
+      const partials: BucketPartial[] = taken.map((r) => {
+        samples += Number(r.count);
+        return { series: r.series_id, bucket: r.bucket.getTime(), sketch: QuantileSketch.fromBytes(r.sketch, { count: Number(r.count), sum: r.sum, min: r.min, max: r.max }) };
+      });
+      // Batches of the same minute are merged first; each coarser tier merges the finer one's
+      // buckets (bins, not samples). All are built before any is merged with what is stored.
+      let finer = coarsen(partials, TIER_MS[TIERS[0]]);
+      const perTier = new Map<Tier, BucketPartial[]>();
       for (const tier of TIERS) {
-        const step = TIER_MS[tier];
-        const partials = new Map<string, QuantileSketch>();
-        const made: typeof finer = [];
-        const into = (series: string, ms: number): QuantileSketch => {
-          const bucket = bucketStart(ms, step);
-          const key = `${series}@${bucket}`;
-          let s = partials.get(key);
-          if (!s) {
-            partials.set(key, (s = QuantileSketch.empty()));
-            made.push({ series, ms: bucket, sketch: s });
-          }
-          return s;
-        };
-        if (perTier.length === 0) for (const r of rows) into(r.series_id, r.ms).add(r.value);
-        else for (const f of finer) into(f.series, f.ms).merge(f.sketch);
-        perTier.push(partials);
-        finer = made;
+        const mine = tier === TIERS[0] ? finer : coarsen(finer, TIER_MS[tier]);
+        perTier.set(tier, mine);
+        finer = mine;
       }
       let buckets = 0;
-      for (const [i, tier] of TIERS.entries()) buckets += await foldTier(db, tier, perTier[i]!);
-      await db.execute('DELETE FROM metric_pending_batches WHERE id = ANY($1::bigint[])', [ids]);
-      return { batches: ids.length, samples: rows.length, buckets };
+      for (const tier of TIERS) buckets += await foldTier(db, tier, perTier.get(tier)!);
+      return { partials: taken.length, samples, buckets };
     });
   }
 
@@ -114,13 +107,13 @@ export function createRollups(deps: { pool: pg.Pool; partitions: Partitions; log
     /** Folds in everything pending, pass after pass, for at most `budgetMs`. */
     async run(budgetMs = 5_000): Promise<RollupPass> {
       const started = Date.now();
-      const total: RollupPass = { batches: 0, samples: 0, buckets: 0 };
+      const total: RollupPass = { ...NOTHING };
       for (;;) {
         const p = await pass();
-        total.batches += p.batches;
+        total.partials += p.partials;
         total.samples += p.samples;
         total.buckets += p.buckets;
-        if (p.batches === 0 || Date.now() - started > budgetMs) return total;
+        if (p.partials === 0 || Date.now() - started > budgetMs) return total;
       }
     },
   };
