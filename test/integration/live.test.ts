@@ -156,6 +156,34 @@ describe('a sample accepted on one instance reaches the other', () => {
     }
   });
 
+  it('carries a sample posted to the metrics API of A to a /ws client and a metricUpdated subscriber on B within 1 s', async () => {
+    const s = await LiveSocket.open(b, `?token=${token}`);
+    await s.ask({ type: 'subscribe', channel: 'metrics', filters: { names: ['app.posted'] } }, 'subscribed');
+    const gql = await listen(b, { authorization: `Bearer ${token}` }, MetricUpdatedDocument, probeOf.metricUpdated(a), {
+      variables: { collectors: ['custom'] },
+      pick: (d) => d.metricUpdated,
+    });
+    try {
+      const from = s.messages.length;
+      const operator = await tokenFor(a, 'OPERATOR');
+      const timestamp = new Date().toISOString();
+      const sentAt = Date.now();
+      const res = await fetch(`${a.url}/api/v1/metrics`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'app.posted', value: 7.25, timestamp, tags: { env: 'prod' } }),
+      });
+      expect(res.status).toBe(201);
+      const pushed = await s.next(metricNamed('app.posted'), from);
+      await waitFor(() => gql.received.some((m) => m.name === 'app.posted'), 1_000, 5);
+      expect(Date.now() - sentAt).toBeLessThan(1_000);
+      expect(pushed).toEqual({ type: 'metric', data: { name: 'app.posted', value: 7.25, timestamp, labels: { env: 'prod' }, collector: 'custom' } });
+      expect(gql.received.find((m) => m.name === 'app.posted')).toEqual({ name: 'app.posted', value: 7.25, timestamp, labels: { env: 'prod' }, collector: 'custom' });
+    } finally {
+      await gql.dispose();
+    }
+  });
+
   it('speaks seed 004: the auth message, a channels list, events and alerts, ping, unsubscribe', async () => {
     const s = await LiveSocket.open(b);
     expect(await s.ask({ type: 'auth', token }, 'authenticated')).toMatchObject({ type: 'authenticated' });
