@@ -7,13 +7,11 @@
  * Exits on SIGTERM or when the IPC channel closes, so a killed bench leaves no server behind.
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
 import { withTimeout } from '../src/lib/timeout.js';
 import { generateLicenseKeyPair, issueLicense, PLUGINS } from '../src/lib/license-keys.js';
-import { BENCH_ADMIN } from './ingest.fleet.js';
+import { benchServerConfig } from './server-config.js';
 import { systemActor } from '../src/auth/actor.js';
 
 // Every statement of Prisma (through adapter-pg) and of the raw queries goes through pg's Client.
@@ -34,22 +32,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => process.exit(0));
   process.once('disconnect', () => process.exit(0));
 
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATABASE_URL: databaseUrl,
-    // The bench's own raw pg pool uses the same size, so the baseline has the same connections.
-    DATABASE_POOL_MAX: '10',
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    REDIS_PREFIX: prefix,
-    // Given, so no secret is read from or written to the database.
-    JWT_SECRET: randomBytes(32).toString('base64url'),
-    ADMIN_EMAIL: BENCH_ADMIN.email,
-    ADMIN_PASSWORD: BENCH_ADMIN.password,
-    // The limiters still count every request in Redis (their real cost); they never refuse the load.
-    RATE_LIMIT_AGENT: String(1_000_000_000),
+  const config = benchServerConfig(databaseUrl, prefix, {
     RATE_LIMIT_GRAPHQL: String(1_000_000_000),
     LICENSE_PUBLIC_KEY: licensePair.publicKeyPem,
   });

@@ -6,32 +6,18 @@
  *   ← { type: 'cpu' } → { type: 'cpu', userUs, systemUs, wallMs }   this process's CPU so far
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { createApp } from '../src/app.js';
 import { systemActor } from '../src/auth/actor.js';
-import { loadConfig } from '../src/config.js';
 import { withTimeout } from '../src/lib/timeout.js';
-import { BENCH_ADMIN } from './ingest.fleet.js';
+import { benchServerConfig } from './server-config.js';
 
 async function main(): Promise<void> {
   const [databaseUrl, prefix, rawDays] = process.argv.slice(2);
   if (!databaseUrl || !prefix || !rawDays || !process.send) throw new Error('usage: metrics.server.ts <databaseUrl> <redisPrefix> <rawRetentionDays>, with an IPC channel');
   process.once('SIGTERM', () => process.exit(0));
   process.once('disconnect', () => process.exit(0));
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATABASE_URL: databaseUrl,
-    DATABASE_POOL_MAX: '10',
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    REDIS_PREFIX: prefix,
-    JWT_SECRET: randomBytes(32).toString('base64url'),
-    ADMIN_EMAIL: BENCH_ADMIN.email,
-    ADMIN_PASSWORD: BENCH_ADMIN.password,
+  const config = benchServerConfig(databaseUrl, prefix, {
     METRICS_RETENTION_RAW_DAYS: rawDays,
-    RATE_LIMIT_AGENT: String(1_000_000_000),
     RATE_LIMIT_STANDARD: String(1_000_000_000),
     RATE_LIMIT_METRICS_QUERY: String(1_000_000_000),
   });
