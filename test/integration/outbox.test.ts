@@ -171,7 +171,9 @@ describe('two relays on one database', () => {
   let workers: TestApp[];
   beforeAll(async () => {
     env = await createTestEnv();
-    workers = await Promise.all([env.startApp({ role: 'worker' }), env.startApp({ role: 'worker' })]);
+    // Two workers start at once, each registering its schedules: on a busy machine Redis may take longer than 300 ms.
+    const overrides = { REDIS_COMMAND_TIMEOUT_MS: '3000' };
+    workers = await Promise.all([env.startApp({ role: 'worker', overrides }), env.startApp({ role: 'worker', overrides })]);
   });
   afterAll(() => env.cleanup());
 

@@ -14,7 +14,8 @@ const START = Date.parse('2026-03-01T00:00:00.000Z');
 const NOW = Date.parse('2026-03-03T12:00:00.000Z');
 const STEP = 20 * 60_000;
 // Reports every 20 minutes, so a service stays reported for up to an hour after its last one.
-const overrides = { STALE_AFTER_SECONDS: '3600', RATE_LIMIT_AGENT: '100000' };
+// Two workers start at once here, each registering its schedules: on a busy machine Redis may take longer than the 300 ms a request waits for it.
+const overrides = { STALE_AFTER_SECONDS: '3600', RATE_LIMIT_AGENT: '100000', REDIS_COMMAND_TIMEOUT_MS: '3000' };
 const clock = new FakeClock(new Date(START));
 let env: TestEnv;
 let api: TestApp;
