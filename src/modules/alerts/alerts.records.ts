@@ -59,34 +59,14 @@ export const ALERT_COLUMNS = [
 
 export const alertColumns = (alias: string) => ALERT_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
 
-export interface AlertRow {
-  id: string;
-  fingerprint: string;
-  source: AlertSource;
-  ruleId: string | null;
+/** A row as raw SQL or Prisma reads it: the record's fields under their column names, JSON not yet checked. */
+export type AlertRow = Omit<AlertRecord, 'status' | 'ruleName' | 'labels' | 'metadata'> & {
+  state: AlertState;
   ruleName?: string | null;
   rule?: { name: string } | null;
-  state: AlertState;
-  severity: string;
-  title: string;
-  message: string;
   labels: unknown;
-  value: number | null;
-  threshold: number | null;
   metadata: unknown;
-  activeAt: Date;
-  firedAt: Date | null;
-  resolvedAt: Date | null;
-  acknowledgedAt: Date | null;
-  acknowledgedBy: string | null;
-  acknowledgeNote: string | null;
-  resolvedBy: string | null;
-  resolutionNotes: string | null;
-  suppressedBy: string | null;
-  version: number;
-  createdAt: Date;
-  updatedAt: Date;
-}
+};
 
 const plainObject = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
